@@ -1,0 +1,16 @@
+/*
+ * libswoole: the Swoole networking engine as a C library. This umbrella header includes
+ * every module header; including a module header alone is also fine.
+ */
+#ifndef SWOOLE_H
+#define SWOOLE_H
+
+#include "swoole/common.h"
+#include "swoole/version.h"
+#include "swoole/error.h"
+#include "swoole/log.h"
+#include "swoole/buffer.h"
+#include "swoole/loop.h"
+#include "swoole/timer.h"
+
+#endif

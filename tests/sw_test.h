@@ -81,6 +81,8 @@ int sw_test_count_fds(void);
 #define ASSERT_UEQ(a, b) SW_ASSERT_CMP_(a, ==, b, uintmax_t, PRIuMAX)
 #define ASSERT_ULT(a, b) SW_ASSERT_CMP_(a, <, b, uintmax_t, PRIuMAX)
 #define ASSERT_ULE(a, b) SW_ASSERT_CMP_(a, <=, b, uintmax_t, PRIuMAX)
+#define ASSERT_UGT(a, b) SW_ASSERT_CMP_(a, >, b, uintmax_t, PRIuMAX)
+#define ASSERT_UGE(a, b) SW_ASSERT_CMP_(a, >=, b, uintmax_t, PRIuMAX)
 #define ASSERT_DBL_NEAR(a, b, eps)                                                                 \
     do {                                                                                           \
         double sw_a_ = (double)(a), sw_b_ = (double)(b);                                           \

@@ -62,7 +62,7 @@ SW_API int sw_log_set_handler(sw_log_t *log, sw_log_cb cb, void *arg);
 /**
  * Appends messages to the file at `path` (created with mode 0644 if missing), one line each:
  * "[YYYY-MM-DD HH:MM:SS.mmm pid LEVEL] message". The path is copied. Returns 0, SW_EINVAL,
- * SW_ENAMETOOLONG (path over 4095 bytes) or the negated errno of open().
+ * SW_ENAMETOOLONG (path over 4095 bytes), SW_ENOMEM or the negated errno of open().
  */
 SW_API int sw_log_set_file(sw_log_t *log, const char *path);
 

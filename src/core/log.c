@@ -158,9 +158,9 @@ int sw_log_reopen(sw_log_t *log)
         if (fd < 0) {
             rc = fd;
         } else {
-            /* dup2 swaps the file under the same descriptor number atomically, so a writer
+            /* dup3 swaps the file under the same descriptor number atomically, so a writer
              * on another thread writes whole lines to either the old or the new file. */
-            if (dup2(fd, atomic_load(&log->fd)) < 0) {
+            if (dup3(fd, atomic_load(&log->fd), O_CLOEXEC) < 0) {
                 rc = -errno;
             } else {
                 rc = 0;

@@ -108,6 +108,7 @@
     X(ETASK_TMPFILE, -4045, "task temporary file failed")                                          \
     X(EMAX_CONN, -4046, "too many connections")                                                    \
     X(EIPC_ABNORMAL, -4047, "abnormal IPC data")                                                   \
+    X(ENOT_MASTER, -4048, "call is only allowed in the master process")                            \
     /* HTTP: -4060 .. -4083 */                                                                     \
     X(EHTTP_METHOD, -4060, "invalid HTTP method")                                                  \
     X(EHTTP_TARGET, -4061, "invalid HTTP request target")                                          \

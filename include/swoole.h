@@ -12,5 +12,9 @@
 #include "swoole/buffer.h"
 #include "swoole/loop.h"
 #include "swoole/timer.h"
+#include "swoole/shm.h"
+#include "swoole/lock.h"
+#include "swoole/atomic.h"
+#include "swoole/channel.h"
 
 #endif

@@ -16,5 +16,6 @@
 #include "swoole/lock.h"
 #include "swoole/atomic.h"
 #include "swoole/channel.h"
+#include "swoole/http.h"
 
 #endif

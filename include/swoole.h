@@ -16,6 +16,7 @@
 #include "swoole/lock.h"
 #include "swoole/atomic.h"
 #include "swoole/channel.h"
+#include "swoole/table.h"
 #include "swoole/http.h"
 
 #endif

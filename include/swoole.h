@@ -14,6 +14,7 @@
 #include "swoole/timer.h"
 #include "swoole/shm.h"
 #include "swoole/lock.h"
+#include "swoole/process.h"
 #include "swoole/atomic.h"
 #include "swoole/channel.h"
 #include "swoole/table.h"

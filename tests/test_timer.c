@@ -443,3 +443,69 @@ SW_TEST(timer_alloc_failure)
     ASSERT_UEQ(sw_timer_count(loop), 0);
     ASSERT_OK(sw_loop_destroy(loop));
 }
+
+/* ---- runs of equal deadlines: creation order, clears inside a run, slot collisions -------- */
+
+typedef struct {
+    int order[400];
+    int n;
+    uint64_t ids[400];
+    int clear_from_first; /* index the first callback clears */
+} run_state_t;
+
+typedef struct {
+    run_state_t *s;
+    int index;
+} run_rec_t;
+
+static void run_cb(sw_loop_t *loop, uint64_t id, void *arg)
+{
+    (void)id;
+    run_rec_t *r = arg;
+    run_state_t *s = r->s;
+    if (s->n == 0 && s->clear_from_first >= 0) {
+        /* A later member of the run being fired is cleared: it must not fire. */
+        ASSERT_OK(sw_timer_clear(loop, s->ids[s->clear_from_first]));
+    }
+    s->order[s->n++] = r->index;
+}
+
+SW_TEST(timer_runs_keep_creation_order)
+{
+    sw_loop_t *loop = new_loop();
+    run_state_t s = {.clear_from_first = 7};
+    run_rec_t recs[400];
+    /* Deadlines 20 and 84 share a slot of the recent-run table (64 entries), so creating them
+     * alternately forces new runs for the same deadline; 20 ms timers must still fire in
+     * creation order, then the 84 ms ones. Every 5th is cleared before the loop runs. */
+    for (int i = 0; i < 400; i++) {
+        recs[i] = (run_rec_t){&s, i};
+        uint64_t ms = (i % 3 == 2) ? 84 : 20;
+        ASSERT_OK(sw_timer_after(loop, ms, run_cb, &recs[i], &s.ids[i]));
+    }
+    int cleared = 0;
+    for (int i = 4; i < 400; i += 5) {
+        ASSERT_OK(sw_timer_clear(loop, s.ids[i]));
+        cleared++;
+    }
+    ASSERT_EQ(sw_loop_run(loop, SW_RUN_DEFAULT), 0);
+    /* Index 7 (a 20 ms timer, not a multiple of 5 minus one) was cleared by the first call. */
+    ASSERT_EQ(s.n, 400 - cleared - 1);
+    int last20 = -1, last84 = -1, seen84 = 0;
+    for (int k = 0; k < s.n; k++) {
+        int i = s.order[k];
+        ASSERT_NE(i, 7);
+        ASSERT_NE(i % 5, 4);
+        if (i % 3 == 2) {
+            ASSERT_GT(i, last84);
+            last84 = i;
+            seen84 = 1;
+        } else {
+            ASSERT_FALSE(seen84); /* every 20 ms timer before any 84 ms one */
+            ASSERT_GT(i, last20);
+            last20 = i;
+        }
+    }
+    ASSERT_UEQ(sw_timer_count(loop), 0);
+    ASSERT_OK(sw_loop_destroy(loop));
+}

@@ -4,10 +4,13 @@
  *
  *   bench_timer [--timers N] [--rounds R]
  *
- * Each round runs, for each library and in turn:
- *   start: N one-shot timers with pseudo-random timeouts of 1..1,000,000 ms (the same sequence
- *          for every library), timed from the first start to the last;
+ * Each round runs, for each library and in turn, on a new loop:
+ *   start (cold): N one-shot timers with pseudo-random timeouts of 1..1,000,000 ms (the same
+ *          sequence for every library), timed from the first start to the last; this includes
+ *          growing the library's arrays (and, for libswoole, its node pool) from empty;
  *   stop:  the same N timers stopped in creation order;
+ *   start (warm): the same N timers started again on the same loop, whose arrays have grown:
+ *          the steady state of a long-running program (then stopped again, not timed);
  *   fire:  N timers with timeouts of 1..10 ms; the process sleeps 20 ms (not timed), then one
  *          non-blocking loop iteration fires all of them (timed).
  * libev and libuv timers are caller-allocated handles: their arrays are allocated before the
@@ -54,7 +57,7 @@ static void make_timeouts(void)
 }
 
 typedef struct {
-    double start, stop, fire; /* ns per timer */
+    double start, stop, warm, fire; /* ns per timer */
 } result_t;
 
 /* ---- libswoole ----------------------------------------------------------------------------- */
@@ -86,6 +89,13 @@ static result_t run_swoole(void)
     }
     uint64_t t2 = now_ns();
     for (size_t i = 0; i < n_timers; i++) {
+        sw_timer_after(loop, timeouts[i], sw_cb, NULL, &ids[i]);
+    }
+    uint64_t t2w = now_ns();
+    for (size_t i = 0; i < n_timers; i++) {
+        sw_timer_clear(loop, ids[i]);
+    }
+    for (size_t i = 0; i < n_timers; i++) {
         sw_timer_after(loop, fire_timeouts[i], sw_cb, NULL, NULL);
     }
     usleep(20000);
@@ -99,6 +109,7 @@ static result_t run_swoole(void)
     }
     r.start = (double)(t1 - t0) / n_timers;
     r.stop = (double)(t2 - t1) / n_timers;
+    r.warm = (double)(t2w - t2) / n_timers;
     r.fire = (double)(t4 - t3) / n_timers;
     free(ids);
     sw_loop_destroy(loop);
@@ -133,6 +144,13 @@ static result_t run_libev(void)
     }
     uint64_t t2 = now_ns();
     for (size_t i = 0; i < n_timers; i++) {
+        ev_timer_start(loop, &w[i]);
+    }
+    uint64_t t2w = now_ns();
+    for (size_t i = 0; i < n_timers; i++) {
+        ev_timer_stop(loop, &w[i]);
+    }
+    for (size_t i = 0; i < n_timers; i++) {
         ev_timer_set(&w[i], (double)fire_timeouts[i] / 1000.0, 0.);
         ev_timer_start(loop, &w[i]);
     }
@@ -147,6 +165,7 @@ static result_t run_libev(void)
     }
     r.start = (double)(t1 - t0) / n_timers;
     r.stop = (double)(t2 - t1) / n_timers;
+    r.warm = (double)(t2w - t2) / n_timers;
     r.fire = (double)(t4 - t3) / n_timers;
     free(w);
     ev_loop_destroy(loop);
@@ -180,6 +199,13 @@ static result_t run_libuv(void)
     }
     uint64_t t2 = now_ns();
     for (size_t i = 0; i < n_timers; i++) {
+        uv_timer_start(&h[i], libuv_cb, timeouts[i], 0);
+    }
+    uint64_t t2w = now_ns();
+    for (size_t i = 0; i < n_timers; i++) {
+        uv_timer_stop(&h[i]);
+    }
+    for (size_t i = 0; i < n_timers; i++) {
         uv_timer_start(&h[i], libuv_cb, fire_timeouts[i], 0);
     }
     usleep(20000);
@@ -193,6 +219,7 @@ static result_t run_libuv(void)
     }
     r.start = (double)(t1 - t0) / n_timers;
     r.stop = (double)(t2 - t1) / n_timers;
+    r.warm = (double)(t2w - t2) / n_timers;
     r.fire = (double)(t4 - t3) / n_timers;
     for (size_t i = 0; i < n_timers; i++) {
         uv_close((uv_handle_t *)&h[i], NULL);
@@ -238,8 +265,8 @@ int main(int argc, char **argv)
     }
     make_timeouts();
     static const char *libs[3] = {"libswoole", "libev", "libuv"};
-    static const char *ops[3] = {"start", "stop", "fire"};
-    double v[3][3][MAX_ROUNDS]; /* lib, op, round */
+    static const char *ops[4] = {"start (cold)", "stop", "start (warm)", "fire"};
+    double v[3][4][MAX_ROUNDS]; /* lib, op, round */
     for (int r = 0; r < rounds; r++) {
         /* Rotate the order so no library always runs first (cold caches, page faults). */
         for (int k = 0; k < 3; k++) {
@@ -247,13 +274,14 @@ int main(int argc, char **argv)
             result_t res = lib == 0 ? run_swoole() : lib == 1 ? run_libev() : run_libuv();
             v[lib][0][r] = res.start;
             v[lib][1][r] = res.stop;
-            v[lib][2][r] = res.fire;
+            v[lib][2][r] = res.warm;
+            v[lib][3][r] = res.fire;
         }
     }
     printf("%zu timers, %d rounds; ns per timer: median (min..max)\n\n", n_timers, rounds);
     printf("| op | libswoole | libev | libuv | libev / libswoole | libuv / libswoole |\n");
     printf("|---|---|---|---|---|---|\n");
-    for (int op = 0; op < 3; op++) {
+    for (int op = 0; op < 4; op++) {
         double med[3], lo[3], hi[3];
         for (int lib = 0; lib < 3; lib++) {
             stats(v[lib][op], rounds, &med[lib], &lo[lib], &hi[lib]);

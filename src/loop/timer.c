@@ -1,22 +1,29 @@
 /*
- * Timers: a 4-ary min-heap of (deadline, sequence) per loop over a pool of timer nodes.
+ * Timers: a 4-ary min-heap of runs, a run being a FIFO list of timers due at the same
+ * millisecond, over a pool of timer nodes.
+ *
+ * Runs. Timers due at the same millisecond must fire in creation order. Keeping one heap
+ * entry per timer and breaking ties by a sequence number does that, but then every pop sifts
+ * the whole depth of the heap even when thousands of timers share a deadline. Instead, a new
+ * timer joins the newest run of its deadline when that run is still waiting (found through
+ * `recent`, a small table indexed by the deadline's low bits), and only otherwise opens a new
+ * run with one heap entry. A run stops taking members once a newer run of the same deadline
+ * exists, so all members of an older run were created before any member of a newer one, and
+ * ordering runs by (deadline, creation sequence) keeps creation order overall. Timers with
+ * distinct deadlines cost one run each, as one heap entry each did before.
  *
  * Ids. A timer's id is (generation << 32 | slot): the slot is the node's index in the pool,
  * the generation a per-slot counter that moves on every time the slot is freed. Looking up an
- * id is one array access and one compare, with no hash table to miss the cache on (a hashed
- * id map cost 3x on a million timers). Ids are never reused: a slot whose generation has gone
- * through all 2^32 - 1 values is retired for good instead of wrapping, which costs one node
- * per four billion timers that went through that slot. Generations start at 1, so no id is 0.
+ * id is one array access and one compare, with no hash table to miss the cache on. Ids are
+ * never reused: a slot whose generation has gone through all 2^32 - 1 values is retired for
+ * good instead of wrapping. Generations start at 1, so no id is 0.
  *
- * Heap. Entries hold the deadline inline (16 bytes: deadline, node, sequence), so sifting
+ * Heap. Entries hold the deadline inline (16 bytes: deadline, run, sequence), so sifting
  * touches only the heap array (libev keeps the deadline in its heap for the same reason); a
- * 4-ary heap halves the depth of a binary one. Nodes are named by index, never by pointer,
- * because callbacks may create timers and so move the arrays.
- *
- * Ordering. The sequence number is taken at each insertion, so timers due at the same
- * millisecond fire in the order they were created or rescheduled (libuv's start_id). It is
- * 32 bits and compared modulo 2^32: ties are ordered exactly between timers inserted fewer
- * than 2^31 insertions apart, which any two timers due at the same millisecond are in practice.
+ * 4-ary heap halves the depth of a binary one. The sequence is 32 bits and compared modulo
+ * 2^32: runs of one deadline are ordered exactly when they were opened fewer than 2^31 runs
+ * apart. Nodes and runs are named by index, never by pointer, because callbacks may create
+ * timers and so move the arrays.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,28 +35,37 @@
 #include "swoole/error.h"
 #include "swoole/timer.h"
 
-#define NO_INDEX UINT32_MAX
-#define HEAP_D   4 /* children per heap node */
+#define NO_INDEX    UINT32_MAX
+#define HEAP_D      4 /* children per heap node */
+#define RECENT_BITS 6 /* 64 deadlines remembered for joining runs */
 
 enum {
     NODE_USED = 1,    /* node holds a timer */
-    NODE_RUNNING = 2, /* a tick whose callback is running (not in the heap) */
+    NODE_RUNNING = 2, /* a tick whose callback is running (in no run) */
     NODE_CLEARED = 4  /* a running tick cleared by its callback: free it afterwards */
 };
 
-/* 32 bytes: two nodes per cache line. The interval needs 41 bits (SW_TIMER_MAX_MS). */
+/* 40 bytes. The interval needs 41 bits (SW_TIMER_MAX_MS). */
 typedef struct {
     sw_timer_cb cb;
     void *arg;
     uint64_t interval : 56; /* 0: one-shot */
     uint64_t flags : 8;
-    uint32_t heap_pos; /* index in the heap, NO_INDEX when not in it; next free when free */
-    uint32_t gen;      /* generation of the timer in this slot (of the next one when free) */
+    uint32_t gen;  /* generation of the timer in this slot (of the next one when free) */
+    uint32_t run;  /* the run holding it; NO_INDEX while a tick runs */
+    uint32_t prev; /* neighbours in the run */
+    uint32_t next; /* next in the run; next free node when free */
 } timer_node_t;
 
 typedef struct {
     uint64_t deadline;
-    uint32_t node;
+    uint32_t head, tail; /* FIFO of nodes; head is next free run when free */
+    uint32_t heap_pos;   /* NO_INDEX once popped for firing (detached) */
+} timer_run_t;
+
+typedef struct {
+    uint64_t deadline;
+    uint32_t run;
     uint32_t seq;
 } heap_entry_t;
 
@@ -60,9 +76,15 @@ struct sw__timers_s {
 
     timer_node_t *nodes;
     uint32_t nodes_cap;
-    uint32_t free_head; /* free list through heap_pos */
-    uint32_t count;     /* live timers (a cleared running tick no longer counts) */
+    uint32_t free_node;
+
+    timer_run_t *runs;
+    uint32_t runs_cap;
+    uint32_t free_run;
+
+    uint32_t count; /* live timers (a cleared running tick no longer counts) */
     uint32_t seq;
+    uint32_t recent[1u << RECENT_BITS]; /* newest waiting run per deadline & mask */
 };
 
 static inline uint64_t make_id(uint32_t slot, uint32_t gen)
@@ -84,11 +106,15 @@ static inline uint32_t find_node(const sw__timers_t *t, uint64_t id)
     return slot;
 }
 
+static inline uint32_t *recent_slot(sw__timers_t *t, uint64_t deadline)
+{
+    return &t->recent[deadline & ((1u << RECENT_BITS) - 1)];
+}
+
 /* ---- heap ---------------------------------------------------------------------------------- */
 
-/* Branch-free on purpose: with many timers due at the same millisecond the outcome depends on
- * the sequence numbers and is unpredictable, and a mispredicted branch per compare cost more
- * than the compare itself. */
+/* Branch-free: when many runs share a deadline the outcome depends on the sequence numbers
+ * and is unpredictable, and a mispredicted branch per compare cost more than the compare. */
 static inline bool entry_less(const heap_entry_t *a, const heap_entry_t *b)
 {
     return (a->deadline < b->deadline) |
@@ -115,7 +141,7 @@ static inline uint32_t min_child(const sw__timers_t *t, uint32_t first, uint32_t
 static inline void heap_set(sw__timers_t *t, uint32_t pos, heap_entry_t e)
 {
     t->heap[pos] = e;
-    t->nodes[e.node].heap_pos = pos;
+    t->runs[e.run].heap_pos = pos;
 }
 
 static void sift_up(sw__timers_t *t, uint32_t pos)
@@ -151,22 +177,22 @@ static void sift_down(sw__timers_t *t, uint32_t pos)
     heap_set(t, pos, e);
 }
 
-static void heap_push(sw__timers_t *t, uint32_t node, uint64_t deadline)
+static void heap_push(sw__timers_t *t, uint32_t run, uint64_t deadline)
 {
     /* Room was reserved by reserve(). */
     uint32_t pos = t->heap_len++;
-    t->heap[pos] = (heap_entry_t){deadline, node, t->seq++};
+    t->heap[pos] = (heap_entry_t){deadline, run, t->seq++};
     sift_up(t, pos);
 }
 
-/* Removes the earliest timer. Bottom-up (Floyd): the hole at the root moves down to a leaf
+/* Removes the earliest run. Bottom-up (Floyd): the hole at the root moves down to a leaf
  * along the smaller children, then the last entry rises from there. The last entry almost
  * always belongs near the bottom, so this saves the compare against it at every level that a
  * plain sift-down makes. */
 static void heap_pop(sw__timers_t *t)
 {
     uint32_t n = --t->heap_len;
-    t->nodes[t->heap[0].node].heap_pos = NO_INDEX;
+    t->runs[t->heap[0].run].heap_pos = NO_INDEX;
     if (n == 0) {
         return;
     }
@@ -195,7 +221,7 @@ static void heap_pop(sw__timers_t *t)
 static void heap_remove(sw__timers_t *t, uint32_t pos)
 {
     uint32_t last = --t->heap_len;
-    t->nodes[t->heap[pos].node].heap_pos = NO_INDEX;
+    t->runs[t->heap[pos].run].heap_pos = NO_INDEX;
     if (pos == last) {
         return;
     }
@@ -207,41 +233,60 @@ static void heap_remove(sw__timers_t *t, uint32_t pos)
     }
 }
 
-/* ---- nodes --------------------------------------------------------------------------------- */
+/* ---- pools --------------------------------------------------------------------------------- */
 
-/* Makes room for one more timer in the pool and the heap, so that the insertion that follows
- * cannot fail half-way. */
+static int grow(void **array, uint32_t *cap, size_t elem, uint32_t need)
+{
+    if (need <= *cap) {
+        return 0;
+    }
+    if (need >= NO_INDEX / 2) {
+        return SW_ENOMEM;
+    }
+    uint32_t n = *cap ? *cap : 64;
+    while (n < need) {
+        n *= 2;
+    }
+    void *p = sw__realloc(*array, (size_t)n * elem);
+    if (!p) {
+        return SW_ENOMEM;
+    }
+    *array = p;
+    *cap = n;
+    return 0;
+}
+
+/* Makes room for one more timer, so that the insertion that follows cannot fail half-way. The
+ * runs and the heap get room for every live timer plus two: each live timer is in at most one
+ * run, and one more run may be detached for firing, so rescheduling a tick from inside the
+ * firing loop never needs to allocate. */
 static int reserve(sw__timers_t *t)
 {
-    if (t->free_head == NO_INDEX) {
-        if (t->nodes_cap >= NO_INDEX / 2) {
-            return SW_ENOMEM;
+    if (t->free_node == NO_INDEX) {
+        uint32_t old = t->nodes_cap;
+        int rc = grow((void **)&t->nodes, &t->nodes_cap, sizeof(timer_node_t), old + 1);
+        if (rc < 0) {
+            return rc;
         }
-        uint32_t cap = t->nodes_cap ? t->nodes_cap * 2 : 64;
-        timer_node_t *nodes = sw__realloc(t->nodes, (size_t)cap * sizeof(*nodes));
-        if (!nodes) {
-            return SW_ENOMEM;
-        }
-        t->nodes = nodes;
         /* Chain the new nodes so that allocation walks memory forwards. */
-        for (uint32_t i = cap; i-- > t->nodes_cap;) {
-            t->nodes[i] = (timer_node_t){.heap_pos = t->free_head, .gen = 1};
-            t->free_head = i;
+        for (uint32_t i = t->nodes_cap; i-- > old;) {
+            t->nodes[i] = (timer_node_t){.gen = 1, .run = NO_INDEX, .next = t->free_node};
+            t->free_node = i;
         }
-        t->nodes_cap = cap;
     }
-    /* The heap has room for every live timer, counting a running tick that is out of the
-     * heap during its callback, so that rescheduling it afterwards never needs to allocate. */
-    if (t->count + 1 > t->heap_cap) {
-        uint32_t cap = t->heap_cap ? t->heap_cap * 2 : 64;
-        heap_entry_t *heap = sw__realloc(t->heap, (size_t)cap * sizeof(*heap));
-        if (!heap) {
-            return SW_ENOMEM;
+    uint32_t need = t->count + 2;
+    if (need > t->runs_cap) {
+        uint32_t old = t->runs_cap;
+        int rc = grow((void **)&t->runs, &t->runs_cap, sizeof(timer_run_t), need);
+        if (rc < 0) {
+            return rc;
         }
-        t->heap = heap;
-        t->heap_cap = cap;
+        for (uint32_t i = t->runs_cap; i-- > old;) {
+            t->runs[i] = (timer_run_t){.head = t->free_run, .tail = NO_INDEX, .heap_pos = NO_INDEX};
+            t->free_run = i;
+        }
     }
-    return 0;
+    return grow((void **)&t->heap, &t->heap_cap, sizeof(heap_entry_t), need);
 }
 
 static void node_free(sw__timers_t *t, uint32_t idx)
@@ -250,13 +295,75 @@ static void node_free(sw__timers_t *t, uint32_t idx)
     n->flags = 0;
     n->cb = NULL;
     n->arg = NULL;
+    n->run = NO_INDEX;
     if (++n->gen == 0) {
         /* Every generation of this slot has named a timer: retire it so no id comes back. */
-        n->heap_pos = NO_INDEX;
+        n->next = NO_INDEX;
         return;
     }
-    n->heap_pos = t->free_head;
-    t->free_head = idx;
+    n->next = t->free_node;
+    t->free_node = idx;
+}
+
+static void run_free(sw__timers_t *t, uint32_t r)
+{
+    uint32_t *slot = recent_slot(t, t->runs[r].deadline);
+    if (*slot == r) {
+        *slot = NO_INDEX;
+    }
+    t->runs[r].heap_pos = NO_INDEX;
+    t->runs[r].tail = NO_INDEX;
+    t->runs[r].head = t->free_run;
+    t->free_run = r;
+}
+
+/* Queues node `idx` to fire at `deadline`: at the end of the newest waiting run of that
+ * deadline, or alone in a new run. Cannot fail: reserve() made room. */
+static void schedule(sw__timers_t *t, uint32_t idx, uint64_t deadline)
+{
+    timer_node_t *n = &t->nodes[idx];
+    uint32_t *slot = recent_slot(t, deadline);
+    uint32_t r = *slot;
+    n->next = NO_INDEX;
+    if (r != NO_INDEX && t->runs[r].deadline == deadline) {
+        timer_run_t *run = &t->runs[r];
+        n->prev = run->tail;
+        n->run = r;
+        t->nodes[run->tail].next = idx;
+        run->tail = idx;
+        return;
+    }
+    r = t->free_run;
+    timer_run_t *run = &t->runs[r];
+    t->free_run = run->head;
+    *run = (timer_run_t){.deadline = deadline, .head = idx, .tail = idx, .heap_pos = NO_INDEX};
+    n->prev = NO_INDEX;
+    n->run = r;
+    *slot = r;
+    heap_push(t, r, deadline);
+}
+
+/* Takes node `idx` out of its run; frees the run when it empties, unless the run is being
+ * fired (detached), which the firing loop frees itself. */
+static void unlink_node(sw__timers_t *t, uint32_t idx)
+{
+    timer_node_t *n = &t->nodes[idx];
+    timer_run_t *run = &t->runs[n->run];
+    if (n->prev != NO_INDEX) {
+        t->nodes[n->prev].next = n->next;
+    } else {
+        run->head = n->next;
+    }
+    if (n->next != NO_INDEX) {
+        t->nodes[n->next].prev = n->prev;
+    } else {
+        run->tail = n->prev;
+    }
+    if (run->head == NO_INDEX && run->heap_pos != NO_INDEX) {
+        heap_remove(t, run->heap_pos);
+        run_free(t, n->run);
+    }
+    n->run = NO_INDEX;
 }
 
 /* ---- contract with the loop (timer_int.h) -------------------------------------------------- */
@@ -267,7 +374,11 @@ int sw__timers_create(sw__timers_t **out)
     if (!t) {
         return SW_ENOMEM;
     }
-    t->free_head = NO_INDEX;
+    t->free_node = NO_INDEX;
+    t->free_run = NO_INDEX;
+    for (size_t i = 0; i < (1u << RECENT_BITS); i++) {
+        t->recent[i] = NO_INDEX;
+    }
     *out = t;
     return 0;
 }
@@ -279,6 +390,7 @@ void sw__timers_destroy(sw__timers_t *t)
     }
     sw__free(t->heap);
     sw__free(t->nodes);
+    sw__free(t->runs);
     sw__free(t);
 }
 
@@ -297,42 +409,60 @@ int64_t sw__timers_next_deadline(const sw__timers_t *t)
 
 void sw__timers_run(sw_loop_t *loop, sw__timers_t *t, uint64_t now_ms)
 {
-    /* Timers inserted from here on carry seq >= limit; they wait for the next call. */
+    /* Runs opened from here on carry seq >= limit; they wait for the next call. Timers added
+     * by the callbacks never join a run being fired: it is detached from `recent` first. */
     uint32_t limit = t->seq;
     while (t->heap_len > 0) {
         heap_entry_t top = t->heap[0];
         if (top.deadline > now_ms || (int32_t)(top.seq - limit) >= 0) {
             break;
         }
+        uint32_t r = top.run;
         heap_pop(t);
-        timer_node_t *n = &t->nodes[top.node];
-        uint64_t id = make_id(top.node, n->gen);
-        sw_timer_cb cb = n->cb;
-        void *arg = n->arg;
-        if (n->interval == 0) {
-            /* One-shot: gone before its callback, so clearing it there reports SW_ENOENT and
-             * its id can never name anything again. */
-            t->count--;
-            node_free(t, top.node);
+        uint32_t *slot = recent_slot(t, top.deadline);
+        if (*slot == r) {
+            *slot = NO_INDEX;
+        }
+        /* Callbacks may clear members of this run (unlink_node) and grow the arrays: take
+         * the head afresh each time and hold no pointer across a callback. */
+        uint32_t idx;
+        while ((idx = t->runs[r].head) != NO_INDEX) {
+            timer_node_t *n = &t->nodes[idx];
+            t->runs[r].head = n->next;
+            if (n->next != NO_INDEX) {
+                t->nodes[n->next].prev = NO_INDEX;
+            } else {
+                t->runs[r].tail = NO_INDEX;
+            }
+            n->run = NO_INDEX;
+            uint64_t id = make_id(idx, n->gen);
+            sw_timer_cb cb = n->cb;
+            void *arg = n->arg;
+            if (n->interval == 0) {
+                /* One-shot: gone before its callback, so clearing it there reports SW_ENOENT
+                 * and its id can never name anything again. */
+                t->count--;
+                node_free(t, idx);
+                cb(loop, id, arg);
+                continue;
+            }
+            n->flags |= NODE_RUNNING;
             cb(loop, id, arg);
-            continue;
+            n = &t->nodes[idx];
+            if (n->flags & NODE_CLEARED) {
+                node_free(t, idx);
+                continue;
+            }
+            n->flags &= ~(unsigned)NODE_RUNNING;
+            /* Keep the cadence when on time; after a stall of a period or more, fire once
+             * and restart the period from now instead of catching up in a burst. */
+            uint64_t next = top.deadline + n->interval;
+            if (next <= now_ms) {
+                next = now_ms + n->interval;
+            }
+            schedule(t, idx, next);
         }
-        n->flags |= NODE_RUNNING;
-        cb(loop, id, arg);
-        n = &t->nodes[top.node]; /* the callback may have grown the node array */
-        if (n->flags & NODE_CLEARED) {
-            node_free(t, top.node);
-            continue;
-        }
-        n->flags &= ~(unsigned)NODE_RUNNING;
-        /* Keep the cadence when on time; after a stall of a period or more, fire once and
-         * restart the period from now instead of catching up in a burst. */
-        uint64_t next = top.deadline + n->interval;
-        if (next <= now_ms) {
-            next = now_ms + n->interval;
-        }
-        /* reserve() kept room for every live timer, this one included. */
-        heap_push(t, top.node, next);
+        run_free(t, r);
     }
 }
 
@@ -342,7 +472,7 @@ int sw__timers_walk(sw_loop_t *loop, const sw__timers_t *t, sw_walk_cb cb, void 
     if (!t) {
         return 0;
     }
-    uint64_t now = sw_loop_now(loop);
+    uint64_t now = loop->now_ms;
     for (uint32_t i = 0; i < t->nodes_cap; i++) {
         const timer_node_t *n = &t->nodes[i];
         if (!(n->flags & NODE_USED) || (n->flags & NODE_CLEARED)) {
@@ -353,16 +483,15 @@ int sw__timers_walk(sw_loop_t *loop, const sw__timers_t *t, sw_walk_cb cb, void 
             continue;
         }
         char what[128];
-        if (n->heap_pos != NO_INDEX) {
-            uint64_t due = t->heap[n->heap_pos].deadline;
-            snprintf(what, sizeof(what), "timer id=%llu %s due in %lld ms",
-                     (unsigned long long)make_id(i, n->gen), n->interval ? "tick" : "after",
-                     (long long)(due > now ? due - now : 0));
+        uint64_t id = make_id(i, n->gen);
+        if (n->run != NO_INDEX) {
+            uint64_t due = t->runs[n->run].deadline;
+            snprintf(what, sizeof(what), "timer id=%llu %s due in %lld ms", (unsigned long long)id,
+                     n->interval ? "tick" : "after", (long long)(due > now ? due - now : 0));
         } else {
-            snprintf(what, sizeof(what), "timer id=%llu tick running",
-                     (unsigned long long)make_id(i, n->gen));
+            snprintf(what, sizeof(what), "timer id=%llu tick running", (unsigned long long)id);
         }
-        sw_handle_info_t info = {SW_HANDLE_TIMER, (int64_t)make_id(i, n->gen), what};
+        sw_handle_info_t info = {SW_HANDLE_TIMER, (int64_t)id, what};
         cb(loop, &info, arg);
     }
     return count;
@@ -381,16 +510,15 @@ static int add_timer(sw_loop_t *loop, uint64_t ms, uint64_t interval, sw_timer_c
     if (rc < 0) {
         return rc;
     }
-    uint32_t idx = t->free_head;
+    uint32_t idx = t->free_node;
     timer_node_t *n = &t->nodes[idx];
-    t->free_head = n->heap_pos;
+    t->free_node = n->next;
     n->cb = cb;
     n->arg = arg;
     n->interval = interval;
-    n->heap_pos = NO_INDEX;
     n->flags = NODE_USED;
     t->count++;
-    heap_push(t, idx, loop->now_ms + ms);
+    schedule(t, idx, loop->now_ms + ms);
     if (id_out) {
         *id_out = make_id(idx, n->gen);
     }
@@ -427,7 +555,7 @@ int sw_timer_clear(sw_loop_t *loop, uint64_t id)
         n->flags |= NODE_CLEARED;
         return 0;
     }
-    heap_remove(t, n->heap_pos);
+    unlink_node(t, idx);
     node_free(t, idx);
     return 0;
 }

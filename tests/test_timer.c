@@ -509,3 +509,23 @@ SW_TEST(timer_runs_keep_creation_order)
     ASSERT_UEQ(sw_timer_count(loop), 0);
     ASSERT_OK(sw_loop_destroy(loop));
 }
+
+static void count_cb(sw_loop_t *loop, uint64_t id, void *arg)
+{
+    (void)loop;
+    (void)id;
+    ++*(int *)arg;
+}
+
+/* The last timer is already due when the loop starts: it fires in the first pass over the
+ * timers and the loop returns instead of waiting for events that will never come. */
+SW_TEST(timer_due_before_run_returns)
+{
+    sw_loop_t *loop = new_loop();
+    int calls = 0;
+    ASSERT_OK(sw_timer_after(loop, 1, count_cb, &calls, NULL));
+    usleep(20 * 1000);
+    ASSERT_EQ(sw_loop_run(loop, SW_RUN_DEFAULT), 0);
+    ASSERT_EQ(calls, 1);
+    ASSERT_OK(sw_loop_destroy(loop));
+}

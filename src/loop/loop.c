@@ -245,6 +245,10 @@ int sw_loop_run(sw_loop_t *loop, sw_run_mode_t mode)
     int alive = sw__loop_alive(loop);
     while (alive && !loop->stop_flag) {
         sw__timers_run(loop, loop->timers, loop->now_ms);
+        if (!sw__loop_alive(loop)) {
+            /* The timers just run were the last thing alive: waiting now would block forever. */
+            break;
+        }
         int timeout = mode == SW_RUN_NOWAIT ? 0 : next_timeout(loop);
         int n = loop->ops->wait(loop->backend, timeout);
         sw_loop_update_time(loop);

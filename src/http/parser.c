@@ -745,6 +745,10 @@ int sw_http_parser_execute(sw_http_parser_t *p, char *buf, size_t len)
         if (len < p->pos_) {
             return SW_EINVAL;
         }
+        if (!buf) {
+            /* len == 0 and nothing seen yet: no pointer arithmetic on NULL. */
+            return SW_HTTP_PARTIAL;
+        }
         return parse_head(p, buf, len);
     }
     if (p->state_ == SW_HS_DONE) {

@@ -10,6 +10,7 @@
 #include "swoole/error.h"
 #include "swoole/log.h"
 #include "swoole/buffer.h"
+#include "swoole/protocol.h"
 #include "swoole/loop.h"
 #include "swoole/timer.h"
 #include "swoole/shm.h"

@@ -88,6 +88,7 @@
     X(ELOOP_RUNNING, -4004, "loop is already running")                                             \
     X(ELOOP_THREAD, -4005, "loop used from a thread that does not own it")                         \
     X(EBUFFER_BOUNDS, -4006, "offset or length outside the buffer")                                \
+    X(EPKGMALFORMED, -4007, "malformed package length")                                            \
     /* shared memory, locks, table, channel: -4020 .. -4039 */                                     \
     X(ELOCK_OWNERDEAD, -4020, "lock acquired from a holder that died; data may be inconsistent")   \
     X(ELOCK_NOTOWNER, -4021, "lock is not held by the caller")                                     \

@@ -20,5 +20,6 @@
 #include "swoole/channel.h"
 #include "swoole/table.h"
 #include "swoole/http.h"
+#include "swoole/websocket.h"
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/fault.h"
 #include "swoole/error.h"
@@ -43,4 +44,39 @@ char *sw__strdup(const char *s)
         memcpy(d, s, n);
     }
     return d;
+}
+
+void *sw__big_realloc(void *p, size_t old_size, size_t new_size)
+{
+    if (new_size < SW__BIG_ALLOC) {
+        return sw__realloc(p, new_size);
+    }
+    if (SW_FAULT("alloc", SW_ENOMEM)) {
+        return NULL;
+    }
+    if (p && old_size >= SW__BIG_ALLOC) {
+        void *q = mremap(p, old_size, new_size, MREMAP_MAYMOVE);
+        return q == MAP_FAILED ? NULL : q;
+    }
+    void *q = mmap(NULL, new_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (q == MAP_FAILED) {
+        return NULL;
+    }
+    if (p) {
+        memcpy(q, p, old_size < new_size ? old_size : new_size);
+        free(p);
+    }
+    return q;
+}
+
+void sw__big_free(void *p, size_t size)
+{
+    if (!p) {
+        return;
+    }
+    if (size >= SW__BIG_ALLOC) {
+        munmap(p, size);
+    } else {
+        free(p);
+    }
 }

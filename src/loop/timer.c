@@ -247,7 +247,7 @@ static int grow(void **array, uint32_t *cap, size_t elem, uint32_t need)
     while (n < need) {
         n *= 2;
     }
-    void *p = sw__realloc(*array, (size_t)n * elem);
+    void *p = sw__big_realloc(*array, (size_t)*cap * elem, (size_t)n * elem);
     if (!p) {
         return SW_ENOMEM;
     }
@@ -388,9 +388,9 @@ void sw__timers_destroy(sw__timers_t *t)
     if (!t) {
         return;
     }
-    sw__free(t->heap);
-    sw__free(t->nodes);
-    sw__free(t->runs);
+    sw__big_free(t->heap, (size_t)t->heap_cap * sizeof(heap_entry_t));
+    sw__big_free(t->nodes, (size_t)t->nodes_cap * sizeof(timer_node_t));
+    sw__big_free(t->runs, (size_t)t->runs_cap * sizeof(timer_run_t));
     sw__free(t);
 }
 

@@ -9,8 +9,13 @@
  * `recent`, a small table indexed by the deadline's low bits), and only otherwise opens a new
  * run with one heap entry. A run stops taking members once a newer run of the same deadline
  * exists, so all members of an older run were created before any member of a newer one, and
- * ordering runs by (deadline, creation sequence) keeps creation order overall. Timers with
- * distinct deadlines cost one run each, as one heap entry each did before.
+ * ordering runs by (deadline, creation sequence) keeps creation order overall.
+ *
+ * Lone timers. Most timers have a deadline of their own. Such a timer is a run of one that
+ * needs no run record: its heap entry names the node itself (REF_NODE), and the node keeps
+ * its heap position in `prev`, which only run members use for a link. The record is made when
+ * a second timer joins. So a timer with a distinct deadline costs a 40-byte node and a 16-byte
+ * heap entry, and nothing else is touched when it starts or stops.
  *
  * Ids. A timer's id is (generation << 32 | slot): the slot is the node's index in the pool,
  * the generation a per-slot counter that moves on every time the slot is freed. Looking up an
@@ -36,13 +41,15 @@
 #include "swoole/timer.h"
 
 #define NO_INDEX    UINT32_MAX
-#define HEAP_D      4 /* children per heap node */
-#define RECENT_BITS 6 /* 64 deadlines remembered for joining runs */
+#define HEAP_D      4           /* children per heap node */
+#define RECENT_BITS 6           /* 64 deadlines remembered for joining runs */
+#define REF_NODE    0x80000000u /* in a heap entry or `recent`: a lone node, not a run */
 
 enum {
     NODE_USED = 1,    /* node holds a timer */
     NODE_RUNNING = 2, /* a tick whose callback is running (in no run) */
-    NODE_CLEARED = 4  /* a running tick cleared by its callback: free it afterwards */
+    NODE_CLEARED = 4, /* a running tick cleared by its callback: free it afterwards */
+    NODE_LONE = 8     /* in the heap by itself, without a run record */
 };
 
 /* 40 bytes. The interval needs 41 bits (SW_TIMER_MAX_MS). */
@@ -52,8 +59,8 @@ typedef struct {
     uint64_t interval : 56; /* 0: one-shot */
     uint64_t flags : 8;
     uint32_t gen;  /* generation of the timer in this slot (of the next one when free) */
-    uint32_t run;  /* the run holding it; NO_INDEX while a tick runs */
-    uint32_t prev; /* neighbours in the run */
+    uint32_t run;  /* the run holding it; NO_INDEX when lone, running or free */
+    uint32_t prev; /* previous in the run; the heap position when lone */
     uint32_t next; /* next in the run; next free node when free */
 } timer_node_t;
 
@@ -65,7 +72,7 @@ typedef struct {
 
 typedef struct {
     uint64_t deadline;
-    uint32_t run;
+    uint32_t ref; /* a run, or a lone node | REF_NODE */
     uint32_t seq;
 } heap_entry_t;
 
@@ -84,7 +91,7 @@ struct sw__timers_s {
 
     uint32_t count; /* live timers (a cleared running tick no longer counts) */
     uint32_t seq;
-    uint32_t recent[1u << RECENT_BITS]; /* newest waiting run per deadline & mask */
+    uint32_t recent[1u << RECENT_BITS]; /* newest waiting run (ref) per deadline & mask */
 };
 
 static inline uint64_t make_id(uint32_t slot, uint32_t gen)
@@ -138,10 +145,20 @@ static inline uint32_t min_child(const sw__timers_t *t, uint32_t first, uint32_t
     return best;
 }
 
+/* Records where the run or lone node `ref` sits in the heap. */
+static inline void set_pos(sw__timers_t *t, uint32_t ref, uint32_t pos)
+{
+    if (ref & REF_NODE) {
+        t->nodes[ref & ~REF_NODE].prev = pos;
+    } else {
+        t->runs[ref].heap_pos = pos;
+    }
+}
+
 static inline void heap_set(sw__timers_t *t, uint32_t pos, heap_entry_t e)
 {
     t->heap[pos] = e;
-    t->runs[e.run].heap_pos = pos;
+    set_pos(t, e.ref, pos);
 }
 
 static void sift_up(sw__timers_t *t, uint32_t pos)
@@ -177,11 +194,11 @@ static void sift_down(sw__timers_t *t, uint32_t pos)
     heap_set(t, pos, e);
 }
 
-static void heap_push(sw__timers_t *t, uint32_t run, uint64_t deadline)
+static void heap_push(sw__timers_t *t, uint32_t ref, uint64_t deadline)
 {
     /* Room was reserved by reserve(). */
     uint32_t pos = t->heap_len++;
-    t->heap[pos] = (heap_entry_t){deadline, run, t->seq++};
+    t->heap[pos] = (heap_entry_t){deadline, ref, t->seq++};
     sift_up(t, pos);
 }
 
@@ -192,7 +209,7 @@ static void heap_push(sw__timers_t *t, uint32_t run, uint64_t deadline)
 static void heap_pop(sw__timers_t *t)
 {
     uint32_t n = --t->heap_len;
-    t->runs[t->heap[0].run].heap_pos = NO_INDEX;
+    set_pos(t, t->heap[0].ref, NO_INDEX);
     if (n == 0) {
         return;
     }
@@ -221,7 +238,7 @@ static void heap_pop(sw__timers_t *t)
 static void heap_remove(sw__timers_t *t, uint32_t pos)
 {
     uint32_t last = --t->heap_len;
-    t->runs[t->heap[pos].run].heap_pos = NO_INDEX;
+    set_pos(t, t->heap[pos].ref, NO_INDEX);
     if (pos == last) {
         return;
     }
@@ -240,7 +257,7 @@ static int grow(void **array, uint32_t *cap, size_t elem, uint32_t need)
     if (need <= *cap) {
         return 0;
     }
-    if (need >= NO_INDEX / 2) {
+    if (need > ((uint32_t)1 << 30)) { /* indexes must stay below REF_NODE */
         return SW_ENOMEM;
     }
     uint32_t n = *cap ? *cap : 64;
@@ -318,29 +335,47 @@ static void run_free(sw__timers_t *t, uint32_t r)
 }
 
 /* Queues node `idx` to fire at `deadline`: at the end of the newest waiting run of that
- * deadline, or alone in a new run. Cannot fail: reserve() made room. */
+ * deadline (making the run record when the run was a lone timer), or alone in the heap. Cannot
+ * fail: reserve() made room. */
 static void schedule(sw__timers_t *t, uint32_t idx, uint64_t deadline)
 {
     timer_node_t *n = &t->nodes[idx];
     uint32_t *slot = recent_slot(t, deadline);
-    uint32_t r = *slot;
+    uint32_t ref = *slot;
     n->next = NO_INDEX;
-    if (r != NO_INDEX && t->runs[r].deadline == deadline) {
-        timer_run_t *run = &t->runs[r];
+    if (ref != NO_INDEX && (ref & REF_NODE)) {
+        uint32_t j = ref & ~REF_NODE;
+        timer_node_t *m = &t->nodes[j];
+        uint32_t pos = m->prev;
+        if (t->heap[pos].deadline == deadline) {
+            /* A second timer for a lone timer's millisecond: give them a run record that
+             * takes over the lone timer's heap entry (and so its place in the order). */
+            uint32_t r = t->free_run;
+            timer_run_t *run = &t->runs[r];
+            t->free_run = run->head;
+            *run = (timer_run_t){.deadline = deadline, .head = j, .tail = idx, .heap_pos = pos};
+            t->heap[pos].ref = r;
+            m->flags &= ~(unsigned)NODE_LONE;
+            m->run = r;
+            m->prev = NO_INDEX;
+            m->next = idx;
+            n->run = r;
+            n->prev = j;
+            *slot = r;
+            return;
+        }
+    } else if (ref != NO_INDEX && t->runs[ref].deadline == deadline) {
+        timer_run_t *run = &t->runs[ref];
         n->prev = run->tail;
-        n->run = r;
+        n->run = ref;
         t->nodes[run->tail].next = idx;
         run->tail = idx;
         return;
     }
-    r = t->free_run;
-    timer_run_t *run = &t->runs[r];
-    t->free_run = run->head;
-    *run = (timer_run_t){.deadline = deadline, .head = idx, .tail = idx, .heap_pos = NO_INDEX};
-    n->prev = NO_INDEX;
-    n->run = r;
-    *slot = r;
-    heap_push(t, r, deadline);
+    n->flags |= NODE_LONE;
+    n->run = NO_INDEX;
+    *slot = idx | REF_NODE;
+    heap_push(t, idx | REF_NODE, deadline);
 }
 
 /* Takes node `idx` out of its run; frees the run when it empties, unless the run is being
@@ -348,6 +383,16 @@ static void schedule(sw__timers_t *t, uint32_t idx, uint64_t deadline)
 static void unlink_node(sw__timers_t *t, uint32_t idx)
 {
     timer_node_t *n = &t->nodes[idx];
+    if (n->flags & NODE_LONE) {
+        uint64_t deadline = t->heap[n->prev].deadline;
+        heap_remove(t, n->prev);
+        uint32_t *slot = recent_slot(t, deadline);
+        if (*slot == (idx | REF_NODE)) {
+            *slot = NO_INDEX;
+        }
+        n->flags &= ~(unsigned)NODE_LONE;
+        return;
+    }
     timer_run_t *run = &t->runs[n->run];
     if (n->prev != NO_INDEX) {
         t->nodes[n->prev].next = n->next;
@@ -407,6 +452,39 @@ int64_t sw__timers_next_deadline(const sw__timers_t *t)
     return (int64_t)t->heap[0].deadline;
 }
 
+/* Fires node `idx`, already taken out of the heap or its run, that was due at `deadline`. */
+static void fire(sw_loop_t *loop, sw__timers_t *t, uint32_t idx, uint64_t deadline, uint64_t now_ms)
+{
+    timer_node_t *n = &t->nodes[idx];
+    uint64_t id = make_id(idx, n->gen);
+    sw_timer_cb cb = n->cb;
+    void *arg = n->arg;
+    n->run = NO_INDEX;
+    if (n->interval == 0) {
+        /* One-shot: gone before its callback, so clearing it there reports SW_ENOENT and its
+         * id can never name anything again. */
+        t->count--;
+        node_free(t, idx);
+        cb(loop, id, arg);
+        return;
+    }
+    n->flags |= NODE_RUNNING;
+    cb(loop, id, arg);
+    n = &t->nodes[idx]; /* the callback may have grown the array */
+    if (n->flags & NODE_CLEARED) {
+        node_free(t, idx);
+        return;
+    }
+    n->flags &= ~(unsigned)NODE_RUNNING;
+    /* Keep the cadence when on time; after a stall of a period or more, fire once and
+     * restart the period from now instead of catching up in a burst. */
+    uint64_t next = deadline + n->interval;
+    if (next <= now_ms) {
+        next = now_ms + n->interval;
+    }
+    schedule(t, idx, next);
+}
+
 void sw__timers_run(sw_loop_t *loop, sw__timers_t *t, uint64_t now_ms)
 {
     /* Runs opened from here on carry seq >= limit; they wait for the next call. Timers added
@@ -417,15 +495,20 @@ void sw__timers_run(sw_loop_t *loop, sw__timers_t *t, uint64_t now_ms)
         if (top.deadline > now_ms || (int32_t)(top.seq - limit) >= 0) {
             break;
         }
-        uint32_t r = top.run;
         heap_pop(t);
         uint32_t *slot = recent_slot(t, top.deadline);
-        if (*slot == r) {
+        if (*slot == top.ref) {
             *slot = NO_INDEX;
+        }
+        if (top.ref & REF_NODE) {
+            uint32_t idx = top.ref & ~REF_NODE;
+            t->nodes[idx].flags &= ~(unsigned)NODE_LONE;
+            fire(loop, t, idx, top.deadline, now_ms);
+            continue;
         }
         /* Callbacks may clear members of this run (unlink_node) and grow the arrays: take
          * the head afresh each time and hold no pointer across a callback. */
-        uint32_t idx;
+        uint32_t r = top.ref, idx;
         while ((idx = t->runs[r].head) != NO_INDEX) {
             timer_node_t *n = &t->nodes[idx];
             t->runs[r].head = n->next;
@@ -434,33 +517,7 @@ void sw__timers_run(sw_loop_t *loop, sw__timers_t *t, uint64_t now_ms)
             } else {
                 t->runs[r].tail = NO_INDEX;
             }
-            n->run = NO_INDEX;
-            uint64_t id = make_id(idx, n->gen);
-            sw_timer_cb cb = n->cb;
-            void *arg = n->arg;
-            if (n->interval == 0) {
-                /* One-shot: gone before its callback, so clearing it there reports SW_ENOENT
-                 * and its id can never name anything again. */
-                t->count--;
-                node_free(t, idx);
-                cb(loop, id, arg);
-                continue;
-            }
-            n->flags |= NODE_RUNNING;
-            cb(loop, id, arg);
-            n = &t->nodes[idx];
-            if (n->flags & NODE_CLEARED) {
-                node_free(t, idx);
-                continue;
-            }
-            n->flags &= ~(unsigned)NODE_RUNNING;
-            /* Keep the cadence when on time; after a stall of a period or more, fire once
-             * and restart the period from now instead of catching up in a burst. */
-            uint64_t next = top.deadline + n->interval;
-            if (next <= now_ms) {
-                next = now_ms + n->interval;
-            }
-            schedule(t, idx, next);
+            fire(loop, t, idx, top.deadline, now_ms);
         }
         run_free(t, r);
     }
@@ -484,8 +541,9 @@ int sw__timers_walk(sw_loop_t *loop, const sw__timers_t *t, sw_walk_cb cb, void 
         }
         char what[128];
         uint64_t id = make_id(i, n->gen);
-        if (n->run != NO_INDEX) {
-            uint64_t due = t->runs[n->run].deadline;
+        if (n->run != NO_INDEX || (n->flags & NODE_LONE)) {
+            uint64_t due =
+                (n->flags & NODE_LONE) ? t->heap[n->prev].deadline : t->runs[n->run].deadline;
             snprintf(what, sizeof(what), "timer id=%llu %s due in %lld ms", (unsigned long long)id,
                      n->interval ? "tick" : "after", (long long)(due > now ? due - now : 0));
         } else {

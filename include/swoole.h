@@ -21,5 +21,6 @@
 #include "swoole/table.h"
 #include "swoole/http.h"
 #include "swoole/websocket.h"
+#include "swoole/server.h"
 
 #endif

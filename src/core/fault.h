@@ -15,7 +15,7 @@
  * sw__fault_set() directly. Hit counters are atomic: points may be hit from any thread.
  *
  * Points in use (add yours here): alloc, accept, read, write, fork, thread, eventfd,
- * signalfd, epoll_create, open, mmap, memfd, socketpair, msgget.
+ * signalfd, epoll_create, open, mmap, memfd, socketpair, msgget, socket.
  */
 #ifndef SW_CORE_FAULT_H
 #define SW_CORE_FAULT_H

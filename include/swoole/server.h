@@ -1,0 +1,574 @@
+/*
+ * The server: Swoole's swoole_server for C programs.
+ *
+ *     sw_server_t *srv;
+ *     sw_port_t *port;
+ *     sw_server_create(&srv, SW_MODE_BASE);
+ *     sw_server_set_option(srv, "worker_num", "4");
+ *     sw_server_listen(srv, "127.0.0.1", 9501, SW_SOCK_TCP, &port);
+ *     sw_port_set_option(port, "open_length_check", "1");
+ *     sw_server_handlers_t h = {.on_receive = on_receive};
+ *     sw_server_set_handlers(srv, &h, NULL);
+ *     sw_server_start(srv);          (blocks until the server has shut down)
+ *     sw_server_destroy(srv);
+ *
+ * Modes (the `mode` of sw_server_create):
+ *   SW_MODE_BASE     every worker process runs its own loop, accepts its own connections and
+ *                    runs the callbacks for them; connections live and die with their worker.
+ *                    With worker_num 1, no task workers and max_request 0 the calling process
+ *                    is the only process (no manager, no fork). Otherwise the calling process
+ *                    is both the master and the manager: it forks worker_num workers, respawns
+ *                    them (same worker id), reloads them on SIGUSR1 and stops them on SIGTERM.
+ *   SW_MODE_PROCESS  reactor threads in the master own the sockets; workers get whole messages
+ *                    over IPC. NOT AVAILABLE YET: sw_server_start returns SW_ENOTSUP.
+ *   SW_MODE_THREAD   the PROCESS layout with workers as threads. NOT AVAILABLE YET:
+ *                    sw_server_start returns SW_ENOTSUP.
+ *
+ * Sessions. A connection is named by a 64-bit session id, unique over the server's lifetime
+ * and never reused (unlike an fd): every call that names a session checks it and returns
+ * SW_ESESSION for a session that is closed, unknown, or (BASE) being closed.
+ *
+ * Threads. Unless a declaration says otherwise, a call is made from the thread that runs the
+ * calling process's server loop (sw_server_loop: the worker's loop in a worker, the master's
+ * loop in the master), which is where every callback runs; from another thread it returns
+ * SW_ELOOP_THREAD. The calls marked "any thread" may be made from any thread of the process,
+ * at any time while the server runs: sw_server_send, sendfile, close, pause and resume queue
+ * the request to the connection's loop (sw_loop_post), which runs it at once (it is woken;
+ * nothing waits for a periodic sweep). Requests one thread makes for one session are executed
+ * in the order it made them.
+ *
+ * Callbacks run in the process and thread named in sw_server_handlers_t, receive the server,
+ * their arguments and the `arg` given to sw_server_set_handlers, and may call any function
+ * allowed on their thread (sending, closing, timers...). Pointers handed to a callback are
+ * valid until it returns.
+ *
+ * Errors: functions return 0 (or a positive count) on success and a negative SW_E* code on
+ * failure (swoole/error.h). A call that takes a callback and fails never runs it.
+ *
+ * Logging: the server writes to a log (swoole/log.h): the one given in the options, else one it
+ * creates from log_file / log_level, else stderr at WARNING.
+ */
+#ifndef SWOOLE_SERVER_H
+#define SWOOLE_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "swoole/common.h"
+#include "swoole/log.h"
+#include "swoole/loop.h"
+#include "swoole/protocol.h"
+#include "swoole/timer.h"
+
+SW_EXTERN_C_BEGIN
+
+typedef struct sw_server_s sw_server_t;
+typedef struct sw_port_s sw_port_t;
+
+/** Server modes; the values are Swoole's (SWOOLE_BASE 1, SWOOLE_PROCESS 2, SWOOLE_THREAD 3). */
+typedef enum { SW_MODE_BASE = 1, SW_MODE_PROCESS = 2, SW_MODE_THREAD = 3 } sw_server_mode_t;
+
+/** Socket types of a port; the values are Swoole's SWOOLE_SOCK_* constants. */
+typedef enum {
+    SW_SOCK_TCP = 1,
+    SW_SOCK_UDP = 2,
+    SW_SOCK_TCP6 = 3,
+    SW_SOCK_UDP6 = 4,
+    SW_SOCK_UNIX_DGRAM = 5,
+    SW_SOCK_UNIX_STREAM = 6
+} sw_sock_type_t;
+
+/* ---- options ------------------------------------------------------------------------------- */
+
+/**
+ * Options of one listening port. Field names are Swoole's setting names; sw_port_options_init
+ * fills the defaults given here. The same names are accepted as strings by sw_port_set_option
+ * and, as defaults for every port, by sw_server_set_option.
+ */
+typedef struct sw_port_options_s {
+    /* Framing of the input (swoole/protocol.h): open_eof_check, open_eof_split, package_eof,
+     * open_length_check, package_length_type, package_length_offset, package_body_offset,
+     * package_length_func, package_max_length (default 2 MiB: a message over it closes the
+     * connection without being buffered, logged as EPKGTOOBIG). Default: no framing (each read
+     * is one message). */
+    sw_protocol_t protocol;
+    /* listen() backlog. Default 512; 1..65535. */
+    int backlog;
+    /* Cap of the bytes queued for output per connection; past it sw_server_send fails with
+     * SW_EOVERFLOW_OUTPUT. Default 2 MiB; 4096..1 GiB. Worst-case output memory is
+     * max_conn x socket_buffer_size. */
+    size_t socket_buffer_size;
+    /* on_buffer_full fires once when the queued output reaches the high watermark, and
+     * on_buffer_empty when it falls back to the low watermark. high 0 (default) means 80% of
+     * socket_buffer_size; low defaults to 0. high <= socket_buffer_size, low < high. */
+    size_t buffer_high_watermark;
+    size_t buffer_low_watermark;
+    /* TCP_NODELAY on accepted TCP connections. Default true (sends are corked by the server,
+     * so Nagle's delay only costs latency). */
+    bool open_tcp_nodelay;
+    /* TCP_DEFER_ACCEPT seconds (accept only once data arrived); 0 (default): off. */
+    int tcp_defer_accept;
+    /* SO_KEEPALIVE with TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT. Defaults: off, 3600 s,
+     * 60 s, 5 (Swoole's). */
+    bool open_tcp_keepalive;
+    int tcp_keepidle;
+    int tcp_keepinterval;
+    int tcp_keepcount;
+    /* SO_RCVBUF / SO_SNDBUF of accepted sockets in bytes; 0 (default): the system's. */
+    int kernel_socket_recv_buffer_size;
+    int kernel_socket_send_buffer_size;
+} sw_port_options_t;
+
+/**
+ * Server options. Field names are Swoole's setting names (sw_server_set_option takes the same
+ * names as strings; "max_connection" is an alias of "max_conn"). Defaults in brackets.
+ * Options marked PROCESS/THREAD are checked and stored now and used by those modes.
+ */
+typedef struct sw_server_options_s {
+    /* Event worker processes [number of CPUs]; 1..1000 x CPUs. */
+    int worker_num;
+    /* PROCESS/THREAD: reactor threads [min(CPUs, 8)]; 1..4 x CPUs. */
+    int reactor_num;
+    /* Task workers [0]. Task workers are not available yet: start fails with SW_ENOTSUP when
+     * this is above 0. */
+    int task_worker_num;
+    /* PROCESS/THREAD: 1 round-robin, 2 fd hash, 3 idle worker, 4 IP hash, 5 uid [2]. */
+    int dispatch_mode;
+    /* Most connections at once, over all workers [min(RLIMIT_NOFILE, 100000)]; at least 1. A
+     * connection accepted past it is closed at once (logged, counted in abort_count). A value
+     * above the soft RLIMIT_NOFILE is lowered to it at start with a warning. */
+    int max_conn;
+    /* A worker ends after handling this many messages and is replaced [0: never]. */
+    unsigned max_request;
+    /* Seconds a stopping worker may take to finish (shutdown, reload, max_request) before it is
+     * killed with SIGKILL [3]; 0.001..86400. */
+    double max_wait_time;
+    /* SIGUSR1 reload: true starts every replacement at once (old workers finish alongside),
+     * false replaces one worker at a time [true]. */
+    bool reload_async;
+    /* Close connections that received nothing for heartbeat_idle_time seconds, checked every
+     * heartbeat_check_interval seconds [0, 0: off]. Either alone enables it: the idle time
+     * defaults to twice the interval, the interval to half the idle time. */
+    double heartbeat_check_interval;
+    double heartbeat_idle_time;
+    /* BASE: each worker listens on its own SO_REUSEPORT socket for TCP ports, so the kernel
+     * spreads connections over the workers [false: every worker accepts on the one shared
+     * listening socket]. UDP and Unix ports always use the shared socket. */
+    bool enable_reuse_port;
+    /* PROCESS/THREAD: connect/close events also in dispatch modes 1 and 3 [false]. */
+    bool enable_unsafe_event;
+    /* PROCESS/THREAD: drop data that reaches a worker after its session closed [true]. */
+    bool discard_timeout_request;
+    /* PROCESS/THREAD: per-connection bytes queued towards workers before reading pauses
+     * [0: 4 x package_max_length]. */
+    size_t max_queued_bytes;
+    /* Detach the master from the terminal at start (sw_process_daemon; stdio to /dev/null or
+     * log_file) [false]. */
+    bool daemonize;
+    /* File the master's pid is written to at start and removed from at shutdown [NULL]. */
+    const char *pid_file;
+    /* Server log file (appended) [NULL: stderr]; its level [SW_LOG_WARNING]: a number 0..6 or
+     * a name (trace, debug, info, notice, warning, error, none) as a string option. */
+    const char *log_file;
+    int log_level;
+    /* A log of the user's (not owned; must outlive the server); when set, log_file and
+     * log_level are not used. Not settable by name. */
+    sw_log_t *log;
+    /* Workers switch to this user / group / root directory after the fork [NULL: no change].
+     * Needs the privilege to do so; a worker that cannot exits with an error. */
+    const char *user;
+    const char *group;
+    const char *chroot;
+    /* Pin worker i to CPU i % CPUs, skipping the CPUs listed in cpu_affinity_ignore (a string
+     * option "0,1"; at most 64 entries) [false]. */
+    bool open_cpu_affinity;
+    int cpu_affinity_ignore[64];
+    int cpu_affinity_ignore_num;
+    /* The defaults of every port (see sw_port_options_t): a port uses them for every option
+     * it did not set itself. */
+    sw_port_options_t port;
+} sw_server_options_t;
+
+/** Fills `opts` with the defaults. NULL is ignored. */
+SW_API void sw_port_options_init(sw_port_options_t *opts);
+
+/** Fills `opts` with the defaults (worker_num and max_conn from this machine). NULL is
+ * ignored. */
+SW_API void sw_server_options_init(sw_server_options_t *opts);
+
+/* ---- callbacks ----------------------------------------------------------------------------- */
+
+/** A UDP or Unix datagram received by a port (on_packet). */
+typedef struct sw_packet_s {
+    sw_port_t *port;  /* the port it arrived on */
+    const char *data; /* the datagram; valid until the callback returns */
+    size_t len;
+    const struct sockaddr *addr; /* the sender (for sw_server_sendto); its length: addrlen */
+    socklen_t addrlen;           /* 0 for an unbound Unix datagram sender */
+    int worker_id;               /* the worker that received it */
+} sw_packet_t;
+
+typedef void (*sw_server_cb)(sw_server_t *srv, void *arg);
+typedef void (*sw_server_worker_cb)(sw_server_t *srv, int worker_id, void *arg);
+typedef void (*sw_server_worker_error_cb)(sw_server_t *srv, int worker_id, pid_t pid, int exit_code,
+                                          int signo, void *arg);
+typedef void (*sw_server_session_cb)(sw_server_t *srv, uint64_t session, int reactor_id, void *arg);
+typedef void (*sw_server_receive_cb)(sw_server_t *srv, uint64_t session, int reactor_id,
+                                     const char *data, size_t len, void *arg);
+typedef void (*sw_server_packet_cb)(sw_server_t *srv, const sw_packet_t *pkt, void *arg);
+
+/**
+ * Callbacks; any may be NULL. "master" is the process that called sw_server_start; in BASE
+ * mode it is also the manager, and with a single worker also the worker. reactor_id is the
+ * worker id in BASE mode.
+ */
+typedef struct sw_server_handlers_s {
+    /* master, main thread: the ports listen and (with a manager) the workers were forked. */
+    sw_server_cb on_start;
+    /* master, main thread: every worker has ended; last callback before sw_server_start
+     * returns. */
+    sw_server_cb on_shutdown;
+    /* manager (BASE: the master), main thread: before the first worker is forked / after the
+     * last one ended. Not called without a manager. */
+    sw_server_cb on_manager_start;
+    sw_server_cb on_manager_stop;
+    /* worker, its loop thread: when the worker starts (before it accepts anything) and when
+     * it stops (its connections are closed by then; clear user timers and watchers here). */
+    sw_server_worker_cb on_worker_start;
+    sw_server_worker_cb on_worker_stop;
+    /* manager, main thread: a worker ended without being asked to (crash, kill, exit with a
+     * non-zero code). exit_code is -1 when it was killed, signo 0 when it exited. The worker
+     * is restarted with the same id after this returns. */
+    sw_server_worker_error_cb on_worker_error;
+    /* worker owning the connection, its loop thread: a connection was accepted (before any
+     * on_receive for it). */
+    sw_server_session_cb on_connect;
+    /* worker owning the connection, its loop thread: one framed message (or, without
+     * framing, one read). */
+    sw_server_receive_cb on_receive;
+    /* worker that read it, its loop thread: one datagram on a UDP or Unix datagram port. */
+    sw_server_packet_cb on_packet;
+    /* worker owning the connection, its loop thread: the session is closed (exactly once per
+     * on_connect). reactor_id is -1 when sw_server_close closed it; on_close never runs inside
+     * sw_server_close itself but right after the running callback returns. */
+    sw_server_session_cb on_close;
+    /* worker owning the connection, its loop thread: queued output reached the high
+     * watermark / fell back to the low watermark after that. */
+    sw_server_session_cb on_buffer_full;
+    sw_server_session_cb on_buffer_empty;
+} sw_server_handlers_t;
+
+/* ---- create, configure, start ------------------------------------------------------------- */
+
+/**
+ * Creates a server in `mode` with default options and no ports. Returns 0 and stores the
+ * server in `*out`, SW_EINVAL (out NULL, unknown mode) or SW_ENOMEM. PROCESS and THREAD
+ * servers can be created and configured, but cannot start yet (SW_ENOTSUP).
+ */
+SW_API int sw_server_create(sw_server_t **out, sw_server_mode_t mode);
+
+/**
+ * Frees the server, its ports (closing their sockets; a Unix socket file the server created
+ * is removed) and everything else it holds. Returns 0, SW_EINVAL (NULL) or SW_ESERVER_STATE
+ * (running: stop it first; from inside a callback or a worker). 
+ */
+SW_API int sw_server_destroy(sw_server_t *srv);
+
+/** The mode given to sw_server_create, or SW_EINVAL for NULL. */
+SW_API int sw_server_mode(const sw_server_t *srv);
+
+/**
+ * Sets every option from `opts` (checked as a whole first: nothing changes on error). String
+ * fields are copied. Before start only. Returns 0, SW_EINVAL (NULL), SW_EOPTION_VALUE (a field
+ * out of its range, an inconsistent framing spec, high watermark above socket_buffer_size...),
+ * SW_ESERVER_STATE (started) or SW_ENOMEM.
+ */
+SW_API int sw_server_set_options(sw_server_t *srv, const sw_server_options_t *opts);
+
+/** Copies the current options into `opts` (string fields point into the server: valid until
+ * the next change). Returns 0 or SW_EINVAL. */
+SW_API int sw_server_get_options(const sw_server_t *srv, sw_server_options_t *opts);
+
+/**
+ * Sets one option by its Swoole name from a string: a server option, or a port option (the
+ * default of every port), or a framing option (swoole/protocol.h). Values: integers in
+ * decimal, sizes in bytes, times in seconds (decimals allowed: "0.5"), booleans "1", "0",
+ * "true", "false", lists comma-separated. Before start only. Returns 0, SW_EINVAL (NULL
+ * argument), SW_EOPTION_UNKNOWN (no such option: never ignored), SW_EOPTION_VALUE (the value
+ * does not parse or is out of range; the option keeps its value), SW_ESERVER_STATE (started)
+ * or SW_ENOMEM.
+ */
+SW_API int sw_server_set_option(sw_server_t *srv, const char *name, const char *value);
+
+/**
+ * Sets the callbacks (copied) and the `arg` every callback receives. Before start only.
+ * Returns 0, SW_EINVAL (NULL srv or h) or SW_ESERVER_STATE.
+ */
+SW_API int sw_server_set_handlers(sw_server_t *srv, const sw_server_handlers_t *h, void *arg);
+
+/** The user's slot; the library never touches it. Any thread. */
+SW_API void sw_server_set_data(sw_server_t *srv, void *data);
+SW_API void *sw_server_get_data(const sw_server_t *srv);
+
+/**
+ * Adds a listening port and returns it in `*out` (may be NULL). The socket is created, bound
+ * and (stream types) listening when this returns, so that a port 0 (pick a free port) is known
+ * at once (sw_port_number). `host`: an IPv4 or IPv6 literal for the inet types ("0.0.0.0",
+ * "::1", "localhost" is not resolved), a path for the Unix types (an existing socket file at
+ * that path is replaced; the file is removed when the server is destroyed). Any number of
+ * ports; before start only. Returns 0, SW_EINVAL (NULL srv or host, unknown type, port outside
+ * 0..65535, a host that does not parse for the type, a path too long), SW_ESERVER_STATE
+ * (started), SW_ENOMEM or the negated errno of socket/bind/listen (SW_EADDRINUSE,
+ * SW_EACCES...).
+ */
+SW_API int sw_server_listen(sw_server_t *srv, const char *host, int port, sw_sock_type_t type,
+                            sw_port_t **out);
+
+/**
+ * Runs the server and blocks until it has shut down (SIGTERM or SIGINT to the master, or
+ * sw_server_shutdown). See the header comment for the process layout. The calling thread's
+ * signal watchers are taken for SIGTERM, SIGINT, SIGUSR1 and SIGUSR2 while it runs (SIGPIPE is
+ * ignored in every server process); call it from the main thread before creating threads.
+ *
+ * Returns 0 after a clean shutdown (in the master; a forked worker never returns from it: it
+ * exits), SW_EINVAL (NULL), SW_ESERVER_STATE (already started; or no port), SW_ENOTSUP
+ * (PROCESS or THREAD mode, task_worker_num > 0: not available yet), SW_EOPTION_VALUE (a port's
+ * framing spec or watermarks do not hold together), SW_ENOMEM, or the error of what failed
+ * while starting (shared memory, loop, fork, daemonize, pid_file); on a start error nothing is
+ * left running. A server starts once: destroy it afterwards.
+ */
+SW_API int sw_server_start(sw_server_t *srv);
+
+/**
+ * Asks the server to shut down (as SIGTERM to the master): workers stop accepting, close their
+ * connections once queued output is written, run on_worker_stop and exit; anything still
+ * alive after max_wait_time is killed; then on_shutdown runs and sw_server_start returns. Any
+ * thread of any server process. Returns 0 (also when already stopping), SW_EINVAL or
+ * SW_ESERVER_STATE (not running).
+ */
+SW_API int sw_server_shutdown(sw_server_t *srv);
+
+/**
+ * Replaces every worker (as SIGUSR1 to the master/manager): new processes with the same ids,
+ * old ones stopped as for shutdown (reload_async decides whether one at a time). Any thread of
+ * any server process. Returns 0, SW_EINVAL, SW_ESERVER_STATE (not running) or SW_ENOTSUP (no
+ * manager: a single-process BASE server has nobody to start the replacement).
+ */
+SW_API int sw_server_reload(sw_server_t *srv);
+
+/* ---- ports -------------------------------------------------------------------------------- */
+
+/**
+ * Sets one option of this port by name (sw_port_options_t names and the framing names of
+ * swoole/protocol.h). A port option set here wins over the server's default for it; setting
+ * any framing option gives the port its own framing spec (starting from the server's). Before
+ * start only. Returns 0, SW_EINVAL, SW_EOPTION_UNKNOWN (not a port option), SW_EOPTION_VALUE
+ * or SW_ESERVER_STATE.
+ */
+SW_API int sw_port_set_option(sw_port_t *port, const char *name, const char *value);
+
+/** Sets every option of this port from `opts` (checked first; all of them then win over the
+ * server's defaults). Before start only. Returns 0, SW_EINVAL, SW_EOPTION_VALUE or
+ * SW_ESERVER_STATE. */
+SW_API int sw_port_set_options(sw_port_t *port, const sw_port_options_t *opts);
+
+/** The port's effective options (its own where set, else the server's defaults). Returns 0
+ * or SW_EINVAL. */
+SW_API int sw_port_get_options(const sw_port_t *port, sw_port_options_t *opts);
+
+/** The bound port number (the one picked when 0 was asked), 0 for Unix ports, SW_EINVAL for
+ * NULL. Any thread. */
+SW_API int sw_port_number(const sw_port_t *port);
+
+/** The socket type, or SW_EINVAL. Any thread. */
+SW_API int sw_port_type(const sw_port_t *port);
+
+/** The listening (or datagram) socket shared by the workers, or SW_EINVAL. Any thread. The fd
+ * belongs to the server. */
+SW_API int sw_port_fd(const sw_port_t *port);
+
+/* ---- connections -------------------------------------------------------------------------- */
+
+/**
+ * Queues `len` bytes for `session`. Sends made to one connection while a callback (or a loop
+ * iteration) runs are corked: they leave together, in one writev, when it returns (or once
+ * 64 KiB are corked). The data is copied. Any thread (see the header comment).
+ *
+ * Returns 0, SW_EINVAL (NULL srv, NULL data with len > 0, session 0), SW_ESESSION (closed,
+ * closing or unknown session; from another thread: the check is made at the call and again on
+ * the loop, where a send to a session closed meanwhile is dropped), SW_EOVERFLOW_OUTPUT
+ * (queued output + len would pass socket_buffer_size: nothing is queued; a single send larger
+ * than the cap always fails; from another thread the loop's last known state is used),
+ * SW_ENOT_WORKER (called where no connection can live: the BASE master with a manager),
+ * SW_ENOTSUP (BASE: the session belongs to another worker process; forwarding between
+ * workers is not available yet), SW_ESERVER_STATE (not running) or SW_ENOMEM.
+ */
+SW_API int sw_server_send(sw_server_t *srv, uint64_t session, const void *data, size_t len);
+
+/**
+ * Queues `length` bytes of the file at `path` from `offset` (length 0: to the end of the
+ * file) behind what is queued for `session`. The file is opened now (so a missing file is
+ * reported here) and sent with sendfile(2) from that open file when its turn comes; the bytes
+ * are not counted against socket_buffer_size. Any thread. Returns the errors of
+ * sw_server_send, and SW_EINVAL (NULL path, offset past the end of the file, offset + length
+ * past it), or the negated errno of open/fstat (SW_ENOENT, SW_EACCES...; SW_EISDIR for a
+ * directory).
+ */
+SW_API int sw_server_sendfile(sw_server_t *srv, uint64_t session, const char *path, uint64_t offset,
+                              uint64_t length);
+
+/**
+ * Sends a datagram from UDP or Unix datagram `port` to `addr`. Not queued: it is one sendto(2)
+ * now. Any thread. Returns 0, SW_EINVAL (NULL arguments, a stream port), SW_EAGAIN (the
+ * socket buffer is full: the datagram was not sent), SW_EMSGSIZE, or the negated errno of
+ * sendto.
+ */
+SW_API int sw_server_sendto(sw_server_t *srv, sw_port_t *port, const struct sockaddr *addr,
+                            socklen_t addrlen, const void *data, size_t len);
+
+/**
+ * BASE mode: writes what is queued for `session` and then `data`, blocking the loop (poll on
+ * the socket) until all of it is written or `timeout_ms` passed (-1: no limit). Loop thread
+ * only. Returns 0, the errors of sw_server_send, SW_ETIMEDOUT (part may have been written;
+ * the rest stays queued), or the socket's error (the connection is closed then). SW_ENOTSUP in
+ * other modes.
+ */
+SW_API int sw_server_sendwait(sw_server_t *srv, uint64_t session, const void *data, size_t len,
+                              int timeout_ms);
+
+/**
+ * Closes `session`: it is invalid when this returns (further calls get SW_ESESSION), reading
+ * stops, and the socket is closed once the queued output is written (at most max_wait_time
+ * seconds later). With `reset`, queued output is dropped and the connection is reset
+ * (SO_LINGER 0: the peer sees RST). on_close runs after the running callback returns, with
+ * reactor_id -1. Any thread. Returns 0, SW_EINVAL, SW_ESESSION, SW_ENOT_WORKER, SW_ENOTSUP
+ * (another worker's session) or SW_ENOMEM (from another thread).
+ */
+SW_API int sw_server_close(sw_server_t *srv, uint64_t session, int reset);
+
+/**
+ * Stops reading from `session` (messages already read but not delivered wait too) / starts
+ * again (waiting messages are delivered first, after the running callback returns). Output
+ * keeps flowing. Pausing a paused session or resuming a running one does nothing. Any thread.
+ * Returns 0 and the errors of sw_server_close.
+ */
+SW_API int sw_server_pause(sw_server_t *srv, uint64_t session);
+SW_API int sw_server_resume(sw_server_t *srv, uint64_t session);
+
+/** 1 if `session` is open (not closed or closing), else 0. Any thread; a hint from another
+ * thread or process (it may close at once). */
+SW_API int sw_server_exists(const sw_server_t *srv, uint64_t session);
+
+/**
+ * Binds `session` to a user id (Swoole's bind: the key of dispatch_mode 5 in PROCESS mode; in
+ * BASE mode only recorded and reported by sw_server_connection_info). A session can be bound
+ * once: a second bind returns SW_EEXIST. Loop thread of the owning worker. Returns 0,
+ * SW_EINVAL (uid 0), SW_ESESSION, SW_EEXIST, SW_ENOT_WORKER, SW_ENOTSUP (another worker's
+ * session) or SW_ELOOP_THREAD.
+ */
+SW_API int sw_server_bind(sw_server_t *srv, uint64_t session, uint64_t uid);
+
+/** What sw_server_connection_info reports. Times are Unix seconds. */
+typedef struct sw_connection_info_s {
+    uint64_t session;
+    uint64_t uid;    /* 0 until sw_server_bind */
+    int worker_id;   /* the owning worker */
+    int reactor_id;  /* BASE: the worker id */
+    int fd;          /* the socket in the owning process */
+    sw_port_t *port; /* the port it was accepted on */
+    int server_port; /* that port's number (0 for Unix) */
+    sw_sock_type_t socket_type;
+    struct sockaddr_storage remote_addr; /* the peer (empty for Unix stream peers) */
+    socklen_t remote_addr_len;
+    char remote_ip[46]; /* printable peer address ("" for Unix) */
+    int remote_port;
+    int64_t connect_time;
+    int64_t last_recv_time;   /* last byte received (connect_time before the first) */
+    size_t send_queued_bytes; /* output queued in memory (file data of sendfile not counted) */
+    size_t recv_queued_bytes; /* input read but not yet delivered (an incomplete message) */
+    bool paused;
+} sw_connection_info_t;
+
+/** Fills `info` for `session`. Loop thread of the owning worker. Returns 0, SW_EINVAL,
+ * SW_ESESSION, SW_ENOT_WORKER, SW_ENOTSUP (another worker's session) or SW_ELOOP_THREAD. */
+SW_API int sw_server_connection_info(sw_server_t *srv, uint64_t session,
+                                     sw_connection_info_t *info);
+
+/**
+ * Iterates the open sessions of the whole server (every worker): fills up to `max` ids into
+ * `out` and returns how many (0: the end). `*cursor` is 0 for the first call and carries the
+ * position between calls. Order is unspecified; sessions opened or closed during an iteration
+ * may or may not be listed. Any thread of any server process while it runs. Returns the count,
+ * SW_EINVAL (NULL argument, max 0) or SW_ESERVER_STATE (not running).
+ */
+SW_API int sw_server_connections(const sw_server_t *srv, uint64_t *cursor, uint64_t *out,
+                                 size_t max);
+
+/**
+ * Finds the calling worker's connections that received nothing for heartbeat_idle_time
+ * seconds, stores up to `max` of their ids in `out` (may be NULL with max 0) and, when
+ * `close_them`, closes them (as the heartbeat does: on_close with the worker's reactor id).
+ * Returns how many were idle, SW_EINVAL (no idle time configured), SW_ENOT_WORKER or
+ * SW_ELOOP_THREAD.
+ */
+SW_API int sw_server_heartbeat(sw_server_t *srv, bool close_them, uint64_t *out, size_t max);
+
+/** Counters of the server (shared by every process). */
+typedef struct sw_server_stats_s {
+    int64_t start_time;      /* Unix seconds */
+    uint64_t connection_num; /* open connections now, all workers */
+    uint64_t accept_count;   /* connections accepted */
+    uint64_t close_count;    /* connections closed */
+    uint64_t abort_count;    /* connections refused at accept (max_conn) */
+    uint64_t request_count;  /* messages and datagrams delivered to callbacks */
+    uint64_t response_count; /* successful send / sendfile / sendto calls */
+    uint64_t total_recv_bytes;
+    uint64_t total_send_bytes;
+    int worker_num;
+    int task_worker_num;
+    /* the calling worker's (0 outside workers) */
+    uint64_t worker_request_count;
+    uint64_t worker_response_count;
+    uint64_t worker_connection_num;
+} sw_server_stats_t;
+
+/** Fills `stats`. Any thread of any server process while it runs. Returns 0, SW_EINVAL or
+ * SW_ESERVER_STATE (not running). */
+SW_API int sw_server_stats(const sw_server_t *srv, sw_server_stats_t *stats);
+
+/* ---- the process's loop and timers ------------------------------------------------------- */
+
+/**
+ * The loop of the calling process's server role: the worker's loop in a worker (also the
+ * single process of a one-worker BASE server), the master's loop in the master. Add your own
+ * fds and timers to it from its thread; they do not keep a stopping worker alive. NULL before
+ * start, after shutdown, for NULL. Any thread (the loop itself belongs to its thread).
+ */
+SW_API sw_loop_t *sw_server_loop(const sw_server_t *srv);
+
+/** sw_timer_after / sw_timer_tick / sw_timer_clear on sw_server_loop(). Loop thread only.
+ * Return the codes of those calls, SW_ESERVER_STATE (no loop) or SW_ELOOP_THREAD. */
+SW_API int sw_server_after(sw_server_t *srv, uint64_t ms, sw_timer_cb cb, void *arg, uint64_t *id);
+SW_API int sw_server_tick(sw_server_t *srv, uint64_t ms, sw_timer_cb cb, void *arg, uint64_t *id);
+SW_API int sw_server_clear_timer(sw_server_t *srv, uint64_t id);
+
+/* ---- who am I ----------------------------------------------------------------------------- */
+
+/** The master's pid (the process that called sw_server_start), 0 before start. Any thread. */
+SW_API pid_t sw_server_master_pid(const sw_server_t *srv);
+/** The manager's pid (the master itself in BASE mode), 0 when there is none. Any thread. */
+SW_API pid_t sw_server_manager_pid(const sw_server_t *srv);
+/** The calling process's worker id (0..worker_num-1), -1 outside workers. Any thread. */
+SW_API int sw_server_worker_id(const sw_server_t *srv);
+/** The calling worker's pid, 0 outside workers. Any thread. */
+SW_API pid_t sw_server_worker_pid(const sw_server_t *srv);
+/** The current pid of worker `worker_id` (0 while it is being restarted), SW_EWORKER_ID for a
+ * bad id, SW_ESERVER_STATE before start. Any thread of any server process. */
+SW_API pid_t sw_server_get_worker_pid(const sw_server_t *srv, int worker_id);
+
+SW_EXTERN_C_END
+
+#endif

@@ -84,6 +84,20 @@ SW_API int sw_loop_create(sw_loop_t **out, const sw_loop_options_t *opts);
  */
 SW_API int sw_loop_destroy(sw_loop_t *loop);
 
+/**
+ * For a child process after fork(): frees a loop created by the parent without changing
+ * anything the parent still uses. The loop's own descriptors (the epoll fd, the wake-up
+ * eventfd or pipe, the signalfd or self-pipe) are closed in the child and its memory is freed;
+ * no watcher is stopped, because stopping one would remove its fd from the epoll instance the
+ * child shares with the parent. Timers, deferred and posted callbacks and queued writes are
+ * dropped without running. The user's fds and watcher structs are not touched; the loop must
+ * not be used afterwards, and the child must not return into an sw_loop_run of it (a child
+ * forked from a callback usually runs its own code and exits). The signal mask and signal
+ * dispositions stay as inherited. Allowed while the parent was inside sw_loop_run. Returns 0
+ * or SW_EINVAL (NULL).
+ */
+SW_API int sw_loop_fork_release(sw_loop_t *loop);
+
 /** The backend in use: "epoll", "kqueue" or "poll" (a static string); NULL for a NULL loop. */
 SW_API const char *sw_loop_backend_name(const sw_loop_t *loop);
 

@@ -207,6 +207,20 @@ int sw__async_init(sw_loop_t *loop)
     return r;
 }
 
+void sw__async_forget(sw_loop_t *loop)
+{
+    if (loop->wake_rfd >= 0) {
+        close(loop->wake_rfd);
+        if (loop->wake_wfd != loop->wake_rfd) {
+            close(loop->wake_wfd);
+        }
+    }
+    loop->wake_rfd = loop->wake_wfd = -1;
+    sw__cbq_free(&loop->defers);
+    sw__cbq_free(&loop->posts);
+    sw__cbq_free(&loop->running_posts);
+}
+
 void sw__async_close(sw_loop_t *loop)
 {
     if (loop->wake_rfd >= 0) {

@@ -112,5 +112,8 @@ const sw__backend_ops_t sw__backend_epoll = {
     .wait = ep_wait,
     .dispatch = ep_dispatch,
     .close = ep_close,
+    /* Closing the child's copy of the epoll fd drops only the child's reference: the parent's
+     * interest list is untouched. */
+    .forget = ep_close,
     .backend_fd = ep_backend_fd,
 };

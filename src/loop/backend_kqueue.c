@@ -151,6 +151,13 @@ static void kq_close(void *state)
     sw__free(s);
 }
 
+/* A kqueue is not inherited by fork(): in the child its number may already name another file,
+ * so only the memory is freed. */
+static void kq_forget(void *state)
+{
+    sw__free(state);
+}
+
 static int kq_backend_fd(const void *state)
 {
     return ((const kq_state_t *)state)->kq;
@@ -165,5 +172,6 @@ const sw__backend_ops_t sw__backend_kqueue = {
     .wait = kq_wait,
     .dispatch = kq_dispatch,
     .close = kq_close,
+    .forget = kq_forget,
     .backend_fd = kq_backend_fd,
 };

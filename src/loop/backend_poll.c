@@ -192,5 +192,6 @@ const sw__backend_ops_t sw__backend_poll = {
     .wait = pl_wait,
     .dispatch = pl_dispatch,
     .close = pl_close,
+    .forget = pl_close, /* no kernel object: only memory */
     .backend_fd = NULL,
 };

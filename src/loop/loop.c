@@ -157,6 +157,31 @@ static void log_live(sw_loop_t *loop, const sw_handle_info_t *info, void *arg)
     SW_LOG_WARNING(loop->log, "sw_loop_destroy: still active: %s", info->what);
 }
 
+int sw_loop_fork_release(sw_loop_t *loop)
+{
+    if (!loop) {
+        return SW_EINVAL;
+    }
+    /* No sw_io_stop and no backend del here: the backend's kernel object (an epoll instance)
+     * is shared with the parent, and removing an fd from it in the child would remove it for
+     * the parent too. Only this process's descriptors and memory go. The post mutex is left
+     * alone: another thread may have held it at fork(). */
+    if (loop->sig_src) {
+        sw__sigsrc_forget(loop);
+    }
+    sw__async_forget(loop);
+    sw__write_free_all(loop);
+    if (loop->ops) {
+        loop->ops->forget(loop->backend);
+    }
+    if (loop->timers) {
+        sw__timers_destroy(loop->timers);
+    }
+    sw__free(loop->fds);
+    sw__free(loop);
+    return 0;
+}
+
 int sw_loop_destroy(sw_loop_t *loop)
 {
     if (!loop) {

@@ -40,6 +40,8 @@
  *               from here may call add/mod/del; the backend must cope (epoll and kqueue keep
  *               the kernel's array, poll copies the ready entries before delivering).
  *   close       frees the state.
+ *   forget      frees the state in a child after fork(), without touching kernel state shared
+ *               with the parent; closes the backend's fd only where the child inherited it.
  *   backend_fd  an fd that is readable when wait would return events, or SW_ENOTSUP.
  *
  * Every call may return SW_E* codes; add and mod report the kernel's errno (SW_EBADF,
@@ -54,6 +56,7 @@ typedef struct sw__backend_ops_s {
     int (*wait)(void *state, int timeout_ms);
     void (*dispatch)(void *state, sw_loop_t *loop, int n);
     void (*close)(void *state);
+    void (*forget)(void *state);
     int (*backend_fd)(const void *state);
 } sw__backend_ops_t;
 
@@ -176,6 +179,9 @@ void sw__write_free_all(sw_loop_t *loop);
 /* async.c */
 int sw__async_init(sw_loop_t *loop);
 void sw__async_close(sw_loop_t *loop);
+/* After fork(), in the child: closes the wake-up fds and frees the queues without stopping
+ * any watcher (that would change the backend the parent shares). */
+void sw__async_forget(sw_loop_t *loop);
 /* Runs the posted callbacks queued now; those posted meanwhile wait for the next call. */
 void sw__async_run_posts(sw_loop_t *loop);
 /* Runs the deferred callbacks queued now; those deferred meanwhile wait for the next call. */
@@ -191,6 +197,9 @@ void sw__signal_close(sw_loop_t *loop);
 int sw__sigsrc_add(sw_loop_t *loop, int signum);
 void sw__sigsrc_remove(sw_loop_t *loop, int signum);
 void sw__sigsrc_close(sw_loop_t *loop);
+/* After fork(), in the child: closes the source's fds and frees it without touching the
+ * backend. The signal mask and dispositions are left as inherited. */
+void sw__sigsrc_forget(sw_loop_t *loop);
 
 /* loop.c */
 int sw__loop_alive(const sw_loop_t *loop);

@@ -192,6 +192,22 @@ void sw__sigsrc_remove(sw_loop_t *loop, int signum)
     pthread_mutex_unlock(&slots_lock);
 }
 
+void sw__sigsrc_forget(sw_loop_t *loop)
+{
+    pipesrc_t *s = loop->sig_src;
+    if (!s) {
+        return;
+    }
+    /* The slot table is this process's copy: clearing it cannot affect the parent. The lock
+     * may have been held by another thread at fork(), so it is not taken. */
+    atomic_store(&slots[s->slot].mask, 0);
+    atomic_store(&slots[s->slot].wfd_plus1, 0);
+    close(s->rfd);
+    close(s->wfd);
+    sw__free(s);
+    loop->sig_src = NULL;
+}
+
 void sw__sigsrc_close(sw_loop_t *loop)
 {
     pipesrc_t *s = loop->sig_src;

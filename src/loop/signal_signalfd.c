@@ -122,6 +122,19 @@ void sw__sigsrc_remove(sw_loop_t *loop, int signum)
     pthread_sigmask(SIG_UNBLOCK, &one, NULL);
 }
 
+void sw__sigsrc_forget(sw_loop_t *loop)
+{
+    sigsrc_t *s = loop->sig_src;
+    if (!s) {
+        return;
+    }
+    if (s->fd >= 0) {
+        close(s->fd);
+    }
+    sw__free(s);
+    loop->sig_src = NULL;
+}
+
 void sw__sigsrc_close(sw_loop_t *loop)
 {
     sigsrc_t *s = loop->sig_src;

@@ -104,7 +104,7 @@ static void loop_free(sw_loop_t *loop)
         sw__timers_destroy(loop->timers);
     }
     pthread_mutex_destroy(&loop->post_lock);
-    sw__free(loop->fds);
+    sw__big_free(loop->fds, (size_t)loop->nfds * sizeof(sw__fd_t));
     sw__free(loop);
 }
 
@@ -177,7 +177,7 @@ int sw_loop_fork_release(sw_loop_t *loop)
     if (loop->timers) {
         sw__timers_destroy(loop->timers);
     }
-    sw__free(loop->fds);
+    sw__big_free(loop->fds, (size_t)loop->nfds * sizeof(sw__fd_t));
     sw__free(loop);
     return 0;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Loop echo benchmark (issue 3, item 17): examples/loop_echo against raw_epoll_echo and
-# uv_echo, 50 connections, 64 B / 4 KiB / 64 KiB messages, server pinned to CPU 0 and the
+# Loop echo benchmark (issue 3, item 17): examples/loop_echo (and, with SERVERS, the server
+# core's examples/echo_server) against raw_epoll_echo and uv_echo, 50 connections, 64 B / 4 KiB / 64 KiB messages, server pinned to CPU 0 and the
 # load generator to CPU 1, ROUNDS rounds per server and size, servers interleaved per round.
 #
 #   bench/echo/run.sh BUILD_DIR [ROUNDS=3] [SECONDS=5]
@@ -16,10 +16,14 @@ conns=${CONNS:-50}
 sizes=${SIZES:-"64 4096 65536"}
 declare -A bin=(
     [libswoole]="$build/examples/loop_echo"
+    [server-base]="$build/examples/echo_server"
     [raw-epoll]="$build/bench/echo/raw_epoll_echo"
     [libuv]="$build/bench/echo/uv_echo"
 )
-servers="libswoole raw-epoll libuv"
+# SERVERS picks and orders the servers; server-base is examples/echo_server in BASE mode with
+# one worker (a single process), the server core on the same loop.
+servers=${SERVERS:-"libswoole raw-epoll libuv"}
+declare -A args=([server-base]="--mode base --workers 1")
 load="$build/bench/echo/echo_load"
 for s in $servers; do
     [ -x "${bin[$s]}" ] || { echo "missing ${bin[$s]}" >&2; exit 1; }
@@ -29,10 +33,11 @@ trap 'rm -rf "$tmp"' EXIT
 
 run_one() { # server size round
     local s=$1 size=$2 out="$tmp/srv.out" pid port
-    taskset -c 0 "${bin[$s]}" --host 127.0.0.1 --port 0 >"$out" &
+    # shellcheck disable=SC2086 # extra arguments are a list of words
+    taskset -c 0 "${bin[$s]}" --host 127.0.0.1 --port 0 ${args[$s]:-} >"$out" &
     pid=$!
     for _ in $(seq 100); do grep -q listening "$out" 2>/dev/null && break; sleep 0.05; done
-    port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$out" | head -1)
+    port=$(sed -n 's/.*:\([0-9][0-9]*\).*/\1/p' "$out" | head -1)
     taskset -c 1 "$load" --port "$port" --conns "$conns" --size "$size" --seconds "$secs" \
         --warmup 1 --server-pid "$pid" >>"$tmp/$s.$size"
     kill -TERM "$pid"

@@ -529,3 +529,40 @@ SW_TEST(timer_due_before_run_returns)
     ASSERT_EQ(calls, 1);
     ASSERT_OK(sw_loop_destroy(loop));
 }
+
+/* Without a free run record (allocation failing), a timer due at the same millisecond as
+ * another stays a lone heap entry instead of joining a run: still accepted, still fired in
+ * creation order. 100 pairs exhaust the 64 records the pool has; then 100 timers share one
+ * millisecond. */
+SW_TEST(timer_ties_without_run_records)
+{
+    if (!sw__fault_enabled()) {
+        SW_TEST_SKIP("built without SWOOLE_FAULT_INJECTION");
+    }
+    sw_loop_t *loop = new_loop();
+    /* Grow the node pool and the heap first; lone timers take no run record. */
+    uint64_t warm[400];
+    for (int i = 0; i < 400; i++) {
+        ASSERT_OK(sw_timer_after(loop, 1000 + (uint64_t)i, noop_cb, NULL, &warm[i]));
+    }
+    for (int i = 0; i < 400; i++) {
+        ASSERT_OK(sw_timer_clear(loop, warm[i]));
+    }
+    ASSERT_OK(sw__fault_set("alloc", 0, -1));
+    enum { N = 300 };
+    order_state_t s = {.last_index = -1};
+    order_rec_t recs[N];
+    uint64_t now = sw_loop_now(loop);
+    for (int i = 0; i < N; i++) {
+        uint64_t ms = i < 200 ? 10 + (uint64_t)(i / 2) : 150;
+        recs[i] = (order_rec_t){&s, now + ms, i};
+        ASSERT_OK(sw_timer_after(loop, ms, order_cb, &recs[i], NULL));
+    }
+    ASSERT_GT(sw__fault_hits("alloc"), 0); /* the pool did try to add records, and failed */
+    sw__fault_reset();
+    ASSERT_EQ(sw_loop_run(loop, SW_RUN_DEFAULT), 0);
+    ASSERT_EQ(s.fired, N);
+    ASSERT_EQ(s.out_of_order, 0);
+    ASSERT_EQ(s.early, 0);
+    ASSERT_OK(sw_loop_destroy(loop));
+}

@@ -273,10 +273,25 @@ static int grow(void **array, uint32_t *cap, size_t elem, uint32_t need)
     return 0;
 }
 
+/* Adds run records to the free list. Best effort: without a free record, schedule() keeps a
+ * new timer lone (its own heap entry after the run it would have joined), which orders it
+ * exactly the same, so running out of records never fails a timer. */
+static void grow_runs(sw__timers_t *t)
+{
+    uint32_t old = t->runs_cap;
+    if (grow((void **)&t->runs, &t->runs_cap, sizeof(timer_run_t), old + 1) < 0) {
+        return;
+    }
+    for (uint32_t i = t->runs_cap; i-- > old;) {
+        t->runs[i] = (timer_run_t){.head = t->free_run, .tail = NO_INDEX, .heap_pos = NO_INDEX};
+        t->free_run = i;
+    }
+}
+
 /* Makes room for one more timer, so that the insertion that follows cannot fail half-way. The
- * runs and the heap get room for every live timer plus two: each live timer is in at most one
- * run, and one more run may be detached for firing, so rescheduling a tick from inside the
- * firing loop never needs to allocate. */
+ * heap gets room for every live timer plus two (each live timer has at most one entry; one run
+ * may be detached for firing), so rescheduling a tick from inside the firing loop never needs
+ * to allocate. */
 static int reserve(sw__timers_t *t)
 {
     if (t->free_node == NO_INDEX) {
@@ -292,18 +307,10 @@ static int reserve(sw__timers_t *t)
         }
     }
     uint32_t need = t->count + 2;
-    if (need > t->runs_cap) {
-        uint32_t old = t->runs_cap;
-        int rc = grow((void **)&t->runs, &t->runs_cap, sizeof(timer_run_t), need);
-        if (rc < 0) {
-            return rc;
-        }
-        for (uint32_t i = t->runs_cap; i-- > old;) {
-            t->runs[i] = (timer_run_t){.head = t->free_run, .tail = NO_INDEX, .heap_pos = NO_INDEX};
-            t->free_run = i;
-        }
+    if (need > t->heap_cap) {
+        return grow((void **)&t->heap, &t->heap_cap, sizeof(heap_entry_t), need);
     }
-    return grow((void **)&t->heap, &t->heap_cap, sizeof(heap_entry_t), need);
+    return 0;
 }
 
 static void node_free(sw__timers_t *t, uint32_t idx)
@@ -347,7 +354,7 @@ static void schedule(sw__timers_t *t, uint32_t idx, uint64_t deadline)
         uint32_t j = ref & ~REF_NODE;
         timer_node_t *m = &t->nodes[j];
         uint32_t pos = m->prev;
-        if (t->heap[pos].deadline == deadline) {
+        if (t->heap[pos].deadline == deadline && t->free_run != NO_INDEX) {
             /* A second timer for a lone timer's millisecond: give them a run record that
              * takes over the lone timer's heap entry (and so its place in the order). */
             uint32_t r = t->free_run;
@@ -576,6 +583,9 @@ static int add_timer(sw_loop_t *loop, uint64_t ms, uint64_t interval, sw_timer_c
     n->interval = interval;
     n->flags = NODE_USED;
     t->count++;
+    if (t->free_run == NO_INDEX) {
+        grow_runs(t);
+    }
     schedule(t, idx, loop->now_ms + ms);
     if (id_out) {
         *id_out = make_id(idx, n->gen);

@@ -120,12 +120,14 @@ static inline uint32_t *recent_slot(sw__timers_t *t, uint64_t deadline)
 
 /* ---- heap ---------------------------------------------------------------------------------- */
 
-/* Branch-free: when many runs share a deadline the outcome depends on the sequence numbers
- * and is unpredictable, and a mispredicted branch per compare cost more than the compare. */
+/* Equal deadlines are rare in the heap (timers due at the same millisecond share one run
+ * entry), so the sequence decides almost never and the branch on it is well predicted. */
 static inline bool entry_less(const heap_entry_t *a, const heap_entry_t *b)
 {
-    return (a->deadline < b->deadline) |
-           ((a->deadline == b->deadline) & ((int32_t)(a->seq - b->seq) < 0));
+    if (a->deadline != b->deadline) {
+        return a->deadline < b->deadline;
+    }
+    return (int32_t)(a->seq - b->seq) < 0;
 }
 
 /* The smallest of the children first .. first+3 (those below n). */

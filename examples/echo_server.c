@@ -10,8 +10,10 @@
  * SIGINT or SIGTERM shut it down cleanly: the workers close their connections and exit, and
  * the program exits with status 0. With more than one worker, SIGUSR1 replaces the workers.
  *
- * PROCESS and THREAD modes are not available yet: --mode process|thread prints an error and
- * exits with status 2.
+ * --mode process: the master's --reactors threads (default: min(CPUs, 8)) do the socket IO and
+ * --workers worker processes run on_receive; a worker that dies is replaced and its clients
+ * stay connected. TCP only (--udp needs base mode). THREAD mode is not available yet:
+ * --mode thread prints an error and exits with status 2.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,8 +101,9 @@ int main(int argc, char **argv)
     } else {
         return usage(argv[0]);
     }
-    if (mode != SW_MODE_BASE) {
-        fprintf(stderr, "echo_server: --mode %s is not supported yet (only base)\n", cfg.mode);
+    if (mode == SW_MODE_THREAD || (mode == SW_MODE_PROCESS && cfg.udp)) {
+        fprintf(stderr, "echo_server: --mode %s%s is not supported yet\n", cfg.mode,
+                cfg.udp ? " --udp" : "");
         return 2;
     }
     sw_server_t *srv;

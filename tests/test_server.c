@@ -281,13 +281,16 @@ SW_TEST(start_errors)
     ASSERT_OK(sw_server_listen(srv, "127.0.0.1", 0, SW_SOCK_TCP, NULL));
     ASSERT_ERR(sw_server_start(srv), SW_ENOTSUP);
     ASSERT_OK(sw_server_destroy(srv));
-    sw_server_mode_t modes[] = {SW_MODE_PROCESS, SW_MODE_THREAD};
-    for (int i = 0; i < 2; i++) {
-        ASSERT_OK(sw_server_create(&srv, modes[i]));
-        ASSERT_OK(sw_server_listen(srv, "127.0.0.1", 0, SW_SOCK_TCP, NULL));
-        ASSERT_ERR(sw_server_start(srv), SW_ENOTSUP);
-        ASSERT_OK(sw_server_destroy(srv));
-    }
+    ASSERT_OK(sw_server_create(&srv, SW_MODE_THREAD));
+    ASSERT_OK(sw_server_listen(srv, "127.0.0.1", 0, SW_SOCK_TCP, NULL));
+    ASSERT_ERR(sw_server_start(srv), SW_ENOTSUP);
+    ASSERT_OK(sw_server_destroy(srv));
+    /* PROCESS mode: datagram ports are not supported yet. */
+    ASSERT_OK(sw_server_create(&srv, SW_MODE_PROCESS));
+    ASSERT_OK(sw_server_listen(srv, "127.0.0.1", 0, SW_SOCK_UDP, NULL));
+    ASSERT_ERR(sw_server_start(srv), SW_ENOTSUP);
+    ASSERT_OK(sw_server_destroy(srv));
+
 }
 
 static void timer_cb(sw_loop_t *loop, uint64_t id, void *arg)

@@ -323,14 +323,17 @@ SW_TEST_TIMEOUT(reload_async_keeps_new_sessions, 60)
     pid_t old[2];
     worker_pids(&s, old, 2);
     /* A flooded, never-read connection on each old worker. */
+    /* Workers share the listen socket and the kernel wakes whichever it likes: keep
+     * connecting, pausing a little after each repeat so the other worker gets its turn. */
     int flooded[64], nflooded = 0;
     bool has[2] = {false, false};
-    for (int i = 0; i < 64 && !(has[0] && has[1]); i++) {
+    for (int i = 0; i < 512 && !(has[0] && has[1]); i++) {
         int fd = cli_tcp(s.port);
         const ev_t *c = srv_wait(&s, EV_CONNECT, -1, scaled_ms(5000));
         ASSERT_NOT_NULL(c);
         if (has[c->worker]) {
             close(fd);
+            usleep(2000);
             continue;
         }
         has[c->worker] = true;
@@ -346,12 +349,13 @@ SW_TEST_TIMEOUT(reload_async_keeps_new_sessions, 60)
     /* Connections on the new workers (a stopping old one no longer accepts; one that still
      * did just before its stop closes the connection: skip those). */
     int live[2] = {-1, -1};
-    for (int i = 0; i < 128 && (live[0] < 0 || live[1] < 0); i++) {
+    for (int i = 0; i < 1024 && (live[0] < 0 || live[1] < 0); i++) {
         int fd = cli_tcp(s.port);
         const ev_t *c = srv_wait(&s, EV_CONNECT, -1, scaled_ms(5000));
         ASSERT_NOT_NULL(c);
         if (c->pid != fresh[c->worker] || live[c->worker] >= 0) {
             close(fd);
+            usleep(2000);
             continue;
         }
         echo_once(fd, "on a new worker");

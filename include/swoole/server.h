@@ -19,8 +19,10 @@
  *                    is the only process (no manager, no fork). Otherwise the calling process
  *                    is both the master and the manager: it forks worker_num workers, respawns
  *                    them (same worker id), reloads them on SIGUSR1 and stops them on SIGTERM.
- *   SW_MODE_PROCESS  reactor threads in the master own the sockets; workers get whole messages
- *                    over IPC. NOT AVAILABLE YET: sw_server_start returns SW_ENOTSUP.
+ *   SW_MODE_PROCESS  reactor threads in the master own the sockets; a manager process forks
+ *                    the workers, which get whole messages over IPC (dispatch_mode picks the
+ *                    worker); a worker that dies is replaced and its clients stay connected.
+ *                    TCP and Unix stream ports only (datagram ports: not available yet).
  *   SW_MODE_THREAD   the PROCESS layout with workers as threads. NOT AVAILABLE YET:
  *                    sw_server_start returns SW_ENOTSUP.
  *
@@ -162,8 +164,8 @@ typedef struct sw_server_options_s {
     bool enable_unsafe_event;
     /* PROCESS/THREAD: drop data that reaches a worker after its session closed [true]. */
     bool discard_timeout_request;
-    /* PROCESS/THREAD: per-connection bytes queued towards workers before reading pauses
-     * [0: 4 x package_max_length]. */
+    /* PROCESS: bytes queued from one reactor thread towards one worker before the reactor
+     * pauses reading the connections that feed that worker [0: 32 MiB]. */
     size_t max_queued_bytes;
     /* Detach the master from the terminal at start (sw_process_daemon; stdio to /dev/null or
      * log_file) [false]. */
@@ -265,8 +267,8 @@ typedef struct sw_server_handlers_s {
 
 /**
  * Creates a server in `mode` with default options and no ports. Returns 0 and stores the
- * server in `*out`, SW_EINVAL (out NULL, unknown mode) or SW_ENOMEM. PROCESS and THREAD
- * servers can be created and configured, but cannot start yet (SW_ENOTSUP).
+ * server in `*out`, SW_EINVAL (out NULL, unknown mode) or SW_ENOMEM. THREAD servers can be
+ * created and configured, but cannot start yet (SW_ENOTSUP).
  */
 SW_API int sw_server_create(sw_server_t **out, sw_server_mode_t mode);
 
@@ -335,7 +337,8 @@ SW_API int sw_server_listen(sw_server_t *srv, const char *host, int port, sw_soc
  *
  * Returns 0 after a clean shutdown (in the master; a forked worker never returns from it: it
  * exits), SW_EINVAL (NULL), SW_ESERVER_STATE (already started; or no port), SW_ENOTSUP
- * (PROCESS or THREAD mode, task_worker_num > 0: not available yet), SW_EOPTION_VALUE (a port's
+ * (THREAD mode, task_worker_num > 0, PROCESS mode with a datagram port: not available
+ * yet), SW_EOPTION_VALUE (a port's
  * framing spec or watermarks do not hold together), SW_ENOMEM, or the error of what failed
  * while starting (shared memory, loop, fork, daemonize, pid_file); on a start error nothing is
  * left running. A server starts once: destroy it afterwards.
@@ -404,7 +407,10 @@ SW_API int sw_port_fd(const sw_port_t *port);
  * than the cap always fails; from another thread the loop's last known state is used),
  * SW_ENOT_WORKER (called where no connection can live: the BASE master with a manager),
  * SW_ENOTSUP (BASE: the session belongs to another worker process; forwarding between
- * workers is not available yet), SW_ESERVER_STATE (not running) or SW_ENOMEM.
+ * workers is not available yet), SW_ESERVER_STATE (not running) or SW_ENOMEM. PROCESS worker:
+ * the data goes to the master's reactor thread over IPC; SW_EOVERFLOW_OUTPUT also when the
+ * worker's IPC queue is at its hard cap; a send to a session that closes meanwhile is
+ * dropped there.
  */
 SW_API int sw_server_send(sw_server_t *srv, uint64_t session, const void *data, size_t len);
 
@@ -467,7 +473,9 @@ SW_API int sw_server_exists(const sw_server_t *srv, uint64_t session);
  * BASE mode only recorded and reported by sw_server_connection_info). A session can be bound
  * once: a second bind returns SW_EEXIST. Loop thread of the owning worker. Returns 0,
  * SW_EINVAL (uid 0), SW_ESESSION, SW_EEXIST, SW_ENOT_WORKER, SW_ENOTSUP (another worker's
- * session) or SW_ELOOP_THREAD.
+ * session) or SW_ELOOP_THREAD. PROCESS worker (any thread): the bind is sent to the master's
+ * reactor thread, in order with this worker's sends; it returns 0 once sent, SW_ESESSION
+ * for a closed session; a second bind is refused there (logged at NOTICE), not reported.
  */
 SW_API int sw_server_bind(sw_server_t *srv, uint64_t session, uint64_t uid);
 
@@ -493,7 +501,8 @@ typedef struct sw_connection_info_s {
 } sw_connection_info_t;
 
 /** Fills `info` for `session`. Loop thread of the owning worker. Returns 0, SW_EINVAL,
- * SW_ESESSION, SW_ENOT_WORKER, SW_ENOTSUP (another worker's session) or SW_ELOOP_THREAD. */
+ * SW_ESESSION, SW_ENOT_WORKER, SW_ENOTSUP (another worker's session; in PROCESS mode every
+ * session: the connection lives in the master) or SW_ELOOP_THREAD. */
 SW_API int sw_server_connection_info(sw_server_t *srv, uint64_t session,
                                      sw_connection_info_t *info);
 

@@ -53,7 +53,9 @@ void sw__server_begin_shutdown(sw_server_t *srv)
     if (srv->shm) {
         atomic_store(&srv->shm->running, 0);
     }
-    if (srv->sup) {
+    if (srv->proc && srv->is_master) {
+        sw__process_begin_shutdown(srv);
+    } else if (srv->sup) {
         (void)sw__sup_shutdown(srv->sup);
     } else if (srv->worker && srv->worker->reactor) {
         worker_begin_stop(srv, srv->worker, "shutdown");
@@ -95,8 +97,9 @@ static void b_message(sw__reactor_t *r, sw__conn_t *c, const char *data, size_t 
     after_request(srv, w);
 }
 
-static void b_close(sw__reactor_t *r, uint64_t session, int reactor_id)
+static void b_close(sw__reactor_t *r, uint64_t session, int reactor_id, int worker)
 {
+    (void)worker;
     sw_server_t *srv = r->srv;
     if (srv->h.on_close) {
         srv->h.on_close(srv, session, reactor_id, srv->arg);

@@ -34,6 +34,9 @@ static int slot_main(sw_sup_t *sup, int slot, void *arg)
     srv->master_loop = NULL;
     srv->master_nsigs = 0;
     srv->is_master = false;
+    if (srv->mode == SW_MODE_PROCESS) {
+        return sw__process_worker_main(srv, slot);
+    }
     return sw__base_worker_main(srv, slot);
 }
 
@@ -55,7 +58,8 @@ static void on_exit_cb(sw_sup_t *sup, int slot, const sw_process_status_t *st, u
      * with this id already runs, with its own incarnation tag. A process that died before
      * recording its incarnation had not opened anything. */
     uint64_t cleared = 0;
-    for (int i = 0; i < 4; i++) {
+    /* PROCESS: the connections live in the master's reactor threads and survive. */
+    for (int i = 0; i < 4 && srv->mode == SW_MODE_BASE; i++) {
         if (atomic_load(&w->inc[i].pid) == (int32_t)st->pid) {
             cleared = sw__session_clear_owner(srv, slot, atomic_load(&w->inc[i].gen), slot);
             atomic_store(&w->inc[i].pid, 0);
@@ -66,10 +70,18 @@ static void on_exit_cb(sw_sup_t *sup, int slot, const sw_process_status_t *st, u
     atomic_compare_exchange_strong(&w->pid, &dead, 0);
     bool abnormal = !(flags & SW_SUP_EXIT_EXPECTED) && (st->signal != 0 || st->exit_code != 0);
     if (abnormal) {
-        SW_LOG_WARNING(srv->log,
-                       "worker %d (pid %d) exited abnormally: code %d, signal %d; %llu "
-                       "connections lost",
-                       slot, (int)st->pid, st->exit_code, st->signal, (unsigned long long)cleared);
+        if (srv->mode == SW_MODE_BASE) {
+            SW_LOG_WARNING(srv->log,
+                           "worker %d (pid %d) exited abnormally: code %d, signal %d; %llu "
+                           "connections lost",
+                           slot, (int)st->pid, st->exit_code, st->signal,
+                           (unsigned long long)cleared);
+        } else {
+            SW_LOG_WARNING(srv->log,
+                           "worker %d (pid %d) exited abnormally: code %d, signal %d; its "
+                           "connections stay with the master",
+                           slot, (int)st->pid, st->exit_code, st->signal);
+        }
         if (srv->h.on_worker_error) {
             srv->h.on_worker_error(srv, slot, st->pid, st->exit_code, st->signal, srv->arg);
         }
@@ -190,7 +202,8 @@ int sw__manager_run(sw_server_t *srv)
             SW_LOG_ERROR(srv->log, "manager: cannot start the workers: %s", sw_strerror(rc));
         } else {
             srv->started = true;
-            if (srv->h.on_start) {
+            /* PROCESS: the master runs on_start. */
+            if (srv->mode == SW_MODE_BASE && srv->h.on_start) {
                 srv->h.on_start(srv, srv->arg);
             }
             int lr = sw_loop_run(srv->master_loop, SW_RUN_DEFAULT);

@@ -178,7 +178,7 @@ static void run_notes(sw__reactor_t *r)
         switch (note->type) {
         case SW__N_CLOSE:
             if (r->sink->on_close) {
-                r->sink->on_close(r, note->session, note->reactor_id);
+                r->sink->on_close(r, note->session, note->reactor_id, note->worker);
             }
             break;
         case SW__N_FULL:
@@ -251,7 +251,7 @@ void sw__reactor_schedule(sw__reactor_t *r)
     }
 }
 
-void sw__reactor_note(sw__reactor_t *r, uint64_t sid, int reactor_id, int type)
+static void note_add(sw__reactor_t *r, uint64_t sid, int reactor_id, int type, int worker)
 {
     if (r->nnotes == r->notes_cap) {
         size_t cap = r->notes_cap ? r->notes_cap * 2 : 16;
@@ -266,8 +266,14 @@ void sw__reactor_note(sw__reactor_t *r, uint64_t sid, int reactor_id, int type)
         r->notes = n;
         r->notes_cap = cap;
     }
-    r->notes[r->nnotes++] = (sw__note_t){.session = sid, .reactor_id = reactor_id, .type = type};
+    r->notes[r->nnotes++] =
+        (sw__note_t){.session = sid, .reactor_id = reactor_id, .type = type, .worker = worker};
     sw__reactor_schedule(r);
+}
+
+void sw__reactor_note(sw__reactor_t *r, uint64_t sid, int reactor_id, int type)
+{
+    note_add(r, sid, reactor_id, type, -1);
 }
 
 /* ---- events, close, pause ------------------------------------------------------------------ */
@@ -340,7 +346,7 @@ void sw__conn_close(sw__reactor_t *r, sw__conn_t *c, bool reset, int reactor_id)
         sw__conn_update_events(r, c);
         sw__linger_add(r, c);
     }
-    sw__reactor_note(r, sid, reactor_id, SW__N_CLOSE);
+    note_add(r, sid, reactor_id, SW__N_CLOSE, c->worker);
 }
 
 int sw__conn_pause(sw__reactor_t *r, sw__conn_t *c)
@@ -561,7 +567,7 @@ static void conn_io_cb(sw_io_t *io, int events, void *arg)
 
 /* ---- accepting ------------------------------------------------------------------------------ */
 
-static void conn_open(sw__reactor_t *r, sw_port_t *p, int fd)
+void sw__reactor_adopt(sw__reactor_t *r, sw_port_t *p, int fd)
 {
     sw_server_t *srv = r->srv;
     sw__conn_t *c = r->stopping ? NULL : slot(r, fd, true);
@@ -583,6 +589,7 @@ static void conn_open(sw__reactor_t *r, sw_port_t *p, int fd)
         return;
     }
     memset(c, 0, sizeof(*c));
+    c->worker = -1;
     c->session = sid;
     c->port = (uint16_t)p->index;
     c->flags = SW__C_OPEN | SW__C_ACTIVE;
@@ -642,7 +649,7 @@ static void accept_cb(sw_io_t *io, int events, void *arg)
             }
         }
         if (fd >= 0) {
-            conn_open(r, l->port, fd);
+            sw__reactor_adopt(r, l->port, fd);
             continue;
         }
         if (fd == SW_EAGAIN || fd == -EWOULDBLOCK) {

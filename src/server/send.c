@@ -218,7 +218,18 @@ int sw_server_sendfile(sw_server_t *srv, uint64_t session, const char *path, uin
         return rc;
     }
     if (!r) {
-        return srv->ops->forward(srv, owner, session, SW__OP_SENDFILE, path, strlen(path));
+        /* The owner opens the file: [u64 offset][u64 length][path without its NUL]. */
+        size_t plen = strlen(path);
+        char *msg = sw__malloc(16 + plen);
+        if (!msg) {
+            return SW_ENOMEM;
+        }
+        memcpy(msg, &offset, 8);
+        memcpy(msg + 8, &length, 8);
+        memcpy(msg + 16, path, plen);
+        rc = srv->ops->forward(srv, owner, session, SW__OP_SENDFILE, msg, 16 + plen);
+        sw__free(msg);
+        return rc;
     }
     int ffd = open(path, O_RDONLY | O_CLOEXEC);
     if (ffd < 0) {
@@ -318,6 +329,16 @@ int sw_server_bind(sw_server_t *srv, uint64_t session, uint64_t uid)
     }
     sw__reactor_t *r;
     sw__conn_t *c;
+    if (srv->mode == SW_MODE_PROCESS && srv->worker) {
+        /* The connection lives in the master: checked here in the directory, applied by the
+         * reactor thread that owns it (in order with this worker's other requests). */
+        int owner = -1, fd = -1;
+        int lr = locate(srv, session, &r, &owner, &fd);
+        if (lr < 0) {
+            return lr;
+        }
+        return srv->ops->forward(srv, owner, session, SW__OP_BIND, &uid, sizeof(uid));
+    }
     int rc = local_conn(srv, session, &r, &c);
     if (rc < 0) {
         return rc;

@@ -75,7 +75,9 @@ int sw_server_create(sw_server_t **out, sw_server_mode_t mode)
         return SW_ENOMEM;
     }
     srv->mode = mode;
-    srv->ops = mode == SW_MODE_BASE ? &sw__mode_base : NULL;
+    srv->ops = mode == SW_MODE_BASE      ? &sw__mode_base
+               : mode == SW_MODE_PROCESS ? &sw__mode_process
+                                         : NULL;
     atomic_init(&srv->state, SW__S_CREATED);
     sw_server_options_init(&srv->o);
     *out = srv;
@@ -392,6 +394,9 @@ int sw_server_reload(sw_server_t *srv)
     if (manager <= 0) {
         return SW_ENOTSUP;
     }
+    if (srv->proc && srv->is_master) {
+        return sw__process_reload(srv);
+    }
     if (srv->is_master && srv->master_loop) {
         return sw_loop_post(srv->master_loop, post_reload_cb, srv);
     }
@@ -415,6 +420,9 @@ int sw__server_check_thread(const sw_server_t *srv)
 {
     if (srv->worker && srv->worker->reactor) {
         return pthread_equal(srv->worker->reactor->thread, pthread_self()) ? 0 : SW_ELOOP_THREAD;
+    }
+    if (srv->worker && srv->mode == SW_MODE_PROCESS) {
+        return pthread_equal(srv->worker->thread, pthread_self()) ? 0 : SW_ELOOP_THREAD;
     }
     if (srv->is_master && srv->master_loop) {
         return pthread_equal(srv->master_thread, pthread_self()) ? 0 : SW_ELOOP_THREAD;
@@ -499,6 +507,9 @@ sw__reactor_t *sw__server_local_reactor(const sw_server_t *srv, int owner)
 {
     if (srv->worker && srv->worker->reactor && srv->worker->reactor->id == owner) {
         return srv->worker->reactor;
+    }
+    if (srv->proc && srv->is_master) {
+        return sw__process_reactor(srv, owner);
     }
     return NULL;
 }

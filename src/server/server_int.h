@@ -90,6 +90,7 @@ typedef struct sw__worker_shm_s {
     _Atomic uint64_t request_count;
     _Atomic uint64_t response_count;
     _Atomic uint64_t connection_num;
+    _Atomic int32_t busy; /* PROCESS: 1 while a callback of the worker runs (dispatch_mode 3) */
 } sw__worker_shm_t;
 
 /* The server's shared region: this header, then workers[worker_num], then the directory. */
@@ -207,6 +208,7 @@ struct sw__conn_s {
     uint32_t connect_time; /* Unix seconds */
     uint16_t port;         /* port index */
     uint16_t flags;        /* SW__C_* */
+    int16_t worker;        /* PROCESS: the worker that gets this connection's events, or -1 */
 };
 
 #define SW__C_OPEN    0x001 /* the slot holds an open socket */
@@ -218,6 +220,7 @@ struct sw__conn_s {
 #define SW__C_CLOSING 0x040 /* closed by the server; output drains, then the socket closes */
 #define SW__C_RESUME  0x080 /* a delivery of buffered input is scheduled */
 #define SW__C_BOUND   0x200 /* sw_server_bind was called */
+#define SW__C_IPCWAIT 0x400 /* PROCESS: paused because its worker's channel is full */
 
 /* One queued output item: bytes (file_fd -1) or a range of an open file. */
 typedef struct sw__out_s {
@@ -243,7 +246,8 @@ struct sw__ext_s {
 typedef struct sw__sink_s {
     void (*on_connect)(sw__reactor_t *r, sw__conn_t *c);
     void (*on_message)(sw__reactor_t *r, sw__conn_t *c, const char *data, size_t len);
-    void (*on_close)(sw__reactor_t *r, uint64_t session, int reactor_id);
+    /* `worker`: the connection's sw__conn_t.worker when it closed. */
+    void (*on_close)(sw__reactor_t *r, uint64_t session, int reactor_id, int worker);
     void (*on_buffer)(sw__reactor_t *r, uint64_t session, bool full);
     void (*on_packet)(sw__reactor_t *r, sw_port_t *p, const char *data, size_t len,
                       const struct sockaddr *addr, socklen_t addrlen);
@@ -255,7 +259,8 @@ typedef struct sw__sink_s {
 typedef struct sw__note_s {
     uint64_t session;
     int reactor_id;
-    int type; /* SW__N_* */
+    int type;   /* SW__N_* */
+    int worker; /* SW__N_CLOSE: the connection's worker field */
 } sw__note_t;
 
 #define SW__N_CLOSE 1
@@ -329,6 +334,9 @@ void sw__reactor_destroy(sw__reactor_t *r);
 /* Starts accepting on every stream port and reading every datagram port (BASE); with
  * reuseport, opens this reactor's own TCP sockets. */
 int sw__reactor_listen(sw__reactor_t *r);
+/* Takes an accepted socket of port `p` (PROCESS: handed over by the master's accept thread):
+ * opens its session and starts reading it; closes it when it cannot. Loop thread. */
+void sw__reactor_adopt(sw__reactor_t *r, sw_port_t *p, int fd);
 void sw__reactor_unlisten(sw__reactor_t *r);
 /* Begins the graceful stop: no more accepts, every connection closed (on_close, reactor_id
  * -1) once its output is written, reset at `deadline_ms` (reactor clock); sink->on_drained
@@ -404,6 +412,7 @@ typedef struct sw__mode_ops_s {
 } sw__mode_ops_t;
 
 extern const sw__mode_ops_t sw__mode_base;
+extern const sw__mode_ops_t sw__mode_process;
 
 /* Operations on a session (posted across threads; forwarded across processes). */
 #define SW__OP_SEND     1
@@ -412,6 +421,7 @@ extern const sw__mode_ops_t sw__mode_base;
 #define SW__OP_RESET    4
 #define SW__OP_PAUSE    5
 #define SW__OP_RESUME   6
+#define SW__OP_BIND     7 /* PROCESS worker -> reactor: data is the uid (8 bytes) */
 
 /* The state of a worker inside its own process. */
 typedef struct sw__worker_s {
@@ -422,6 +432,7 @@ typedef struct sw__worker_s {
     sw_signal_t sigs[4];
     int nsigs;
     bool stopping;
+    pthread_t thread; /* PROCESS worker: its loop's thread (BASE: reactor->thread) */
     uint64_t requests;
     unsigned max_request; /* with its grace applied */
 } sw__worker_t;
@@ -464,6 +475,7 @@ struct sw_server_s {
     int shutdown_requested; /* master: shutdown began */
     bool started;           /* on_start ran (so on_shutdown is owed) */
     pthread_t master_thread;
+    struct sw__proc_s *proc; /* PROCESS mode: channels, reactor threads, worker endpoints */
 };
 
 /* server.c */
@@ -484,6 +496,16 @@ void sw__server_clear_timers(sw_loop_t *loop);
  * queued run first (requests for closed sessions are dropped), user timers are cleared; user
  * fd watchers still started are named in the log and the loop is left allocated. */
 void sw__server_close_loop(sw_server_t *srv, sw_loop_t *loop);
+
+/* process.c */
+/* PROCESS worker `worker_id` in a process forked by the manager; returns its exit code. */
+int sw__process_worker_main(sw_server_t *srv, int worker_id);
+/* PROCESS master: the reactor thread's reactor with id `owner`, or NULL. */
+sw__reactor_t *sw__process_reactor(const sw_server_t *srv, int owner);
+/* PROCESS master: begin the shutdown (master loop thread). */
+void sw__process_begin_shutdown(sw_server_t *srv);
+/* PROCESS master: ask the manager to reload the workers. */
+int sw__process_reload(sw_server_t *srv);
 
 /* manager.c */
 int sw__manager_run(sw_server_t *srv);

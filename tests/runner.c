@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #define MAX_CASES 1024
-#define MAX_FDS 4096
+#define MAX_FDS   4096
 #define SKIP_CODE 77
 
 typedef struct {
@@ -154,8 +154,7 @@ static int report_children(void)
         char state;
         int ppid;
         if (rp && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == self) {
-            fprintf(stderr, "LEAK: child process %s (state %c) still present\n", e->d_name,
-                    state);
+            fprintf(stderr, "LEAK: child process %s (state %c) still present\n", e->d_name, state);
             n++;
         }
     }
@@ -280,8 +279,7 @@ static int run_case(const test_case_t *tc)
         printf("%s: SKIP\n", tc->name);
         return SKIP_CODE;
     }
-    printf("%s: %s (%llu ms)\n", tc->name, code == 0 ? "PASS" : "FAIL",
-           (unsigned long long)took);
+    printf("%s: %s (%llu ms)\n", tc->name, code == 0 ? "PASS" : "FAIL", (unsigned long long)took);
     return code == 0 ? 0 : 1;
 }
 

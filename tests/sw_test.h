@@ -50,89 +50,89 @@ int sw_test_free_port(void);
 /* Number of open fds of this process. */
 int sw_test_count_fds(void);
 
-#define SW_TEST_TIMEOUT(name, seconds)                                                             \
-    static void sw_test_case_##name(void);                                                         \
-    __attribute__((constructor)) static void sw_test_reg_##name(void)                              \
-    {                                                                                              \
-        sw_test_register(#name, sw_test_case_##name, (seconds));                                   \
-    }                                                                                              \
+#define SW_TEST_TIMEOUT(name, seconds)                                \
+    static void sw_test_case_##name(void);                            \
+    __attribute__((constructor)) static void sw_test_reg_##name(void) \
+    {                                                                 \
+        sw_test_register(#name, sw_test_case_##name, (seconds));      \
+    }                                                                 \
     static void sw_test_case_##name(void)
 
 #define SW_TEST(name) SW_TEST_TIMEOUT(name, 30)
 
 #define SW_TEST_SKIP(why) sw_test_skip(why)
 
-#define SW_ASSERT_CMP_(a, op, b, type, fmt)                                                        \
-    do {                                                                                           \
-        type sw_a_ = (type)(a);                                                                    \
-        type sw_b_ = (type)(b);                                                                    \
-        if (!(sw_a_ op sw_b_)) {                                                                   \
-            sw_test_fail(__FILE__, __LINE__, "ASSERT(%s %s %s): %" fmt " vs %" fmt, #a, #op, #b,   \
-                         sw_a_, sw_b_);                                                            \
-        }                                                                                          \
+#define SW_ASSERT_CMP_(a, op, b, type, fmt)                                                      \
+    do {                                                                                         \
+        type sw_a_ = (type)(a);                                                                  \
+        type sw_b_ = (type)(b);                                                                  \
+        if (!(sw_a_ op sw_b_)) {                                                                 \
+            sw_test_fail(__FILE__, __LINE__, "ASSERT(%s %s %s): %" fmt " vs %" fmt, #a, #op, #b, \
+                         sw_a_, sw_b_);                                                          \
+        }                                                                                        \
     } while (0)
 
-#define ASSERT_EQ(a, b) SW_ASSERT_CMP_(a, ==, b, intmax_t, PRIdMAX)
-#define ASSERT_NE(a, b) SW_ASSERT_CMP_(a, !=, b, intmax_t, PRIdMAX)
-#define ASSERT_LT(a, b) SW_ASSERT_CMP_(a, <, b, intmax_t, PRIdMAX)
-#define ASSERT_LE(a, b) SW_ASSERT_CMP_(a, <=, b, intmax_t, PRIdMAX)
-#define ASSERT_GT(a, b) SW_ASSERT_CMP_(a, >, b, intmax_t, PRIdMAX)
-#define ASSERT_GE(a, b) SW_ASSERT_CMP_(a, >=, b, intmax_t, PRIdMAX)
+#define ASSERT_EQ(a, b)  SW_ASSERT_CMP_(a, ==, b, intmax_t, PRIdMAX)
+#define ASSERT_NE(a, b)  SW_ASSERT_CMP_(a, !=, b, intmax_t, PRIdMAX)
+#define ASSERT_LT(a, b)  SW_ASSERT_CMP_(a, <, b, intmax_t, PRIdMAX)
+#define ASSERT_LE(a, b)  SW_ASSERT_CMP_(a, <=, b, intmax_t, PRIdMAX)
+#define ASSERT_GT(a, b)  SW_ASSERT_CMP_(a, >, b, intmax_t, PRIdMAX)
+#define ASSERT_GE(a, b)  SW_ASSERT_CMP_(a, >=, b, intmax_t, PRIdMAX)
 #define ASSERT_UEQ(a, b) SW_ASSERT_CMP_(a, ==, b, uintmax_t, PRIuMAX)
 #define ASSERT_ULT(a, b) SW_ASSERT_CMP_(a, <, b, uintmax_t, PRIuMAX)
 #define ASSERT_ULE(a, b) SW_ASSERT_CMP_(a, <=, b, uintmax_t, PRIuMAX)
 #define ASSERT_UGT(a, b) SW_ASSERT_CMP_(a, >, b, uintmax_t, PRIuMAX)
 #define ASSERT_UGE(a, b) SW_ASSERT_CMP_(a, >=, b, uintmax_t, PRIuMAX)
-#define ASSERT_DBL_NEAR(a, b, eps)                                                                 \
-    do {                                                                                           \
-        double sw_a_ = (double)(a), sw_b_ = (double)(b);                                           \
-        if (!(sw_a_ - sw_b_ <= (eps) && sw_b_ - sw_a_ <= (eps))) {                                 \
-            sw_test_fail(__FILE__, __LINE__, "ASSERT(%s ~= %s): %g vs %g", #a, #b, sw_a_, sw_b_);  \
-        }                                                                                          \
+#define ASSERT_DBL_NEAR(a, b, eps)                                                                \
+    do {                                                                                          \
+        double sw_a_ = (double)(a), sw_b_ = (double)(b);                                          \
+        if (!(sw_a_ - sw_b_ <= (eps) && sw_b_ - sw_a_ <= (eps))) {                                \
+            sw_test_fail(__FILE__, __LINE__, "ASSERT(%s ~= %s): %g vs %g", #a, #b, sw_a_, sw_b_); \
+        }                                                                                         \
     } while (0)
 
-#define ASSERT_TRUE(x)                                                                             \
-    do {                                                                                           \
-        if (!(x)) {                                                                                \
-            sw_test_fail(__FILE__, __LINE__, "ASSERT_TRUE(%s)", #x);                               \
-        }                                                                                          \
+#define ASSERT_TRUE(x)                                               \
+    do {                                                             \
+        if (!(x)) {                                                  \
+            sw_test_fail(__FILE__, __LINE__, "ASSERT_TRUE(%s)", #x); \
+        }                                                            \
     } while (0)
-#define ASSERT_FALSE(x)                                                                            \
-    do {                                                                                           \
-        if (x) {                                                                                   \
-            sw_test_fail(__FILE__, __LINE__, "ASSERT_FALSE(%s)", #x);                              \
-        }                                                                                          \
+#define ASSERT_FALSE(x)                                               \
+    do {                                                              \
+        if (x) {                                                      \
+            sw_test_fail(__FILE__, __LINE__, "ASSERT_FALSE(%s)", #x); \
+        }                                                             \
     } while (0)
 
-#define ASSERT_NULL(p)                                                                             \
-    do {                                                                                           \
-        const void *sw_p_ = (const void *)(p);                                                     \
-        if (sw_p_ != NULL) {                                                                       \
-            sw_test_fail(__FILE__, __LINE__, "ASSERT_NULL(%s): %p", #p, sw_p_);                    \
-        }                                                                                          \
+#define ASSERT_NULL(p)                                                          \
+    do {                                                                        \
+        const void *sw_p_ = (const void *)(p);                                  \
+        if (sw_p_ != NULL) {                                                    \
+            sw_test_fail(__FILE__, __LINE__, "ASSERT_NULL(%s): %p", #p, sw_p_); \
+        }                                                                       \
     } while (0)
-#define ASSERT_NOT_NULL(p)                                                                         \
-    do {                                                                                           \
-        if ((const void *)(p) == NULL) {                                                           \
-            sw_test_fail(__FILE__, __LINE__, "ASSERT_NOT_NULL(%s)", #p);                           \
-        }                                                                                          \
+#define ASSERT_NOT_NULL(p)                                               \
+    do {                                                                 \
+        if ((const void *)(p) == NULL) {                                 \
+            sw_test_fail(__FILE__, __LINE__, "ASSERT_NOT_NULL(%s)", #p); \
+        }                                                                \
     } while (0)
-#define ASSERT_PTR_EQ(a, b)                                                                        \
-    do {                                                                                           \
-        const void *sw_a_ = (const void *)(a), *sw_b_ = (const void *)(b);                         \
-        if (sw_a_ != sw_b_) {                                                                      \
-            sw_test_fail(__FILE__, __LINE__, "ASSERT(%s == %s): %p vs %p", #a, #b, sw_a_, sw_b_);  \
-        }                                                                                          \
+#define ASSERT_PTR_EQ(a, b)                                                                       \
+    do {                                                                                          \
+        const void *sw_a_ = (const void *)(a), *sw_b_ = (const void *)(b);                        \
+        if (sw_a_ != sw_b_) {                                                                     \
+            sw_test_fail(__FILE__, __LINE__, "ASSERT(%s == %s): %p vs %p", #a, #b, sw_a_, sw_b_); \
+        }                                                                                         \
     } while (0)
 
 /* The call returns 0 (prints the error's name and message otherwise). */
-#define ASSERT_OK(expr)                                                                            \
-    do {                                                                                           \
-        intmax_t sw_r_ = (intmax_t)(expr);                                                         \
-        if (sw_r_ != 0) {                                                                          \
-            sw_test_fail(__FILE__, __LINE__, "ASSERT_OK(%s): %jd %s (%s)", #expr, sw_r_,           \
-                         sw_err_name((int)sw_r_), sw_strerror((int)sw_r_));                        \
-        }                                                                                          \
+#define ASSERT_OK(expr)                                                                  \
+    do {                                                                                 \
+        intmax_t sw_r_ = (intmax_t)(expr);                                               \
+        if (sw_r_ != 0) {                                                                \
+            sw_test_fail(__FILE__, __LINE__, "ASSERT_OK(%s): %jd %s (%s)", #expr, sw_r_, \
+                         sw_err_name((int)sw_r_), sw_strerror((int)sw_r_));              \
+        }                                                                                \
     } while (0)
 
 /* The call returns exactly `code`, an SW_E* value. */
@@ -146,27 +146,27 @@ int sw_test_count_fds(void);
         }                                                                                          \
     } while (0)
 
-#define ASSERT_STR_EQ(a, b)                                                                        \
-    do {                                                                                           \
-        const char *sw_a_ = (a), *sw_b_ = (b);                                                     \
-        if (!sw_a_ || !sw_b_ || strcmp(sw_a_, sw_b_) != 0) {                                       \
-            sw_test_fail(__FILE__, __LINE__, "ASSERT_STR_EQ(%s, %s): \"%s\" vs \"%s\"", #a, #b,    \
-                         sw_a_ ? sw_a_ : "(null)", sw_b_ ? sw_b_ : "(null)");                      \
-        }                                                                                          \
+#define ASSERT_STR_EQ(a, b)                                                                     \
+    do {                                                                                        \
+        const char *sw_a_ = (a), *sw_b_ = (b);                                                  \
+        if (!sw_a_ || !sw_b_ || strcmp(sw_a_, sw_b_) != 0) {                                    \
+            sw_test_fail(__FILE__, __LINE__, "ASSERT_STR_EQ(%s, %s): \"%s\" vs \"%s\"", #a, #b, \
+                         sw_a_ ? sw_a_ : "(null)", sw_b_ ? sw_b_ : "(null)");                   \
+        }                                                                                       \
     } while (0)
 
-#define ASSERT_MEM_EQ(a, b, n)                                                                     \
-    do {                                                                                           \
-        size_t sw_n_ = (size_t)(n);                                                                \
-        const unsigned char *sw_a_ = (const unsigned char *)(a);                                   \
-        const unsigned char *sw_b_ = (const unsigned char *)(b);                                   \
-        for (size_t sw_i_ = 0; sw_i_ < sw_n_; sw_i_++) {                                           \
-            if (sw_a_[sw_i_] != sw_b_[sw_i_]) {                                                    \
-                sw_test_fail(__FILE__, __LINE__,                                                   \
-                             "ASSERT_MEM_EQ(%s, %s, %zu): differ at byte %zu: 0x%02x vs 0x%02x",   \
-                             #a, #b, sw_n_, sw_i_, sw_a_[sw_i_], sw_b_[sw_i_]);                    \
-            }                                                                                      \
-        }                                                                                          \
+#define ASSERT_MEM_EQ(a, b, n)                                                                   \
+    do {                                                                                         \
+        size_t sw_n_ = (size_t)(n);                                                              \
+        const unsigned char *sw_a_ = (const unsigned char *)(a);                                 \
+        const unsigned char *sw_b_ = (const unsigned char *)(b);                                 \
+        for (size_t sw_i_ = 0; sw_i_ < sw_n_; sw_i_++) {                                         \
+            if (sw_a_[sw_i_] != sw_b_[sw_i_]) {                                                  \
+                sw_test_fail(__FILE__, __LINE__,                                                 \
+                             "ASSERT_MEM_EQ(%s, %s, %zu): differ at byte %zu: 0x%02x vs 0x%02x", \
+                             #a, #b, sw_n_, sw_i_, sw_a_[sw_i_], sw_b_[sw_i_]);                  \
+            }                                                                                    \
+        }                                                                                        \
     } while (0)
 
 #endif

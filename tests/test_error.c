@@ -69,7 +69,6 @@ SW_TEST(version)
 {
     ASSERT_EQ(sw_version(), SW_VERSION_HEX);
     char want[32];
-    snprintf(want, sizeof(want), "%d.%d.%d", SW_VERSION_MAJOR, SW_VERSION_MINOR,
-             SW_VERSION_PATCH);
+    snprintf(want, sizeof(want), "%d.%d.%d", SW_VERSION_MAJOR, SW_VERSION_MINOR, SW_VERSION_PATCH);
     ASSERT_STR_EQ(sw_version_string(), want);
 }

@@ -290,7 +290,6 @@ SW_TEST(start_errors)
     ASSERT_OK(sw_server_listen(srv, "127.0.0.1", 0, SW_SOCK_UDP, NULL));
     ASSERT_ERR(sw_server_start(srv), SW_ENOTSUP);
     ASSERT_OK(sw_server_destroy(srv));
-
 }
 
 static void timer_cb(sw_loop_t *loop, uint64_t id, void *arg)

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #if defined(__GNUC__) || defined(__clang__)
-#define SW_API __attribute__((visibility("default")))
+#define SW_API               __attribute__((visibility("default")))
 #define SW_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
 #define SW_API
@@ -18,7 +18,7 @@
 
 #ifdef __cplusplus
 #define SW_EXTERN_C_BEGIN extern "C" {
-#define SW_EXTERN_C_END }
+#define SW_EXTERN_C_END   }
 #else
 #define SW_EXTERN_C_BEGIN
 #define SW_EXTERN_C_END

@@ -6,8 +6,8 @@ const char *sw_strerror(int code)
     switch (code) {
     case 0:
         return "success";
-#define SW_ERRNO_MSG_(name, value, msg)                                                            \
-    case (value):                                                                                  \
+#define SW_ERRNO_MSG_(name, value, msg) \
+    case (value):                       \
         return msg;
         SW_ERRNO_MAP(SW_ERRNO_MSG_)
 #undef SW_ERRNO_MSG_
@@ -21,8 +21,8 @@ const char *sw_err_name(int code)
     switch (code) {
     case 0:
         return "OK";
-#define SW_ERRNO_NAME_(name, value, msg)                                                           \
-    case (value):                                                                                  \
+#define SW_ERRNO_NAME_(name, value, msg) \
+    case (value):                        \
         return #name;
         SW_ERRNO_MAP(SW_ERRNO_NAME_)
 #undef SW_ERRNO_NAME_

@@ -9,7 +9,7 @@
 #include "swoole/error.h"
 
 #define SW_FAULT_MAX_POINTS 64
-#define SW_FAULT_NAME_MAX 32
+#define SW_FAULT_NAME_MAX   32
 
 typedef struct {
     char name[SW_FAULT_NAME_MAX];

@@ -178,8 +178,8 @@ static const char *base_name(const char *file)
     return slash ? slash + 1 : file;
 }
 
-void sw_log_write(sw_log_t *log, sw_log_level_t level, const char *file, int line,
-                  const char *fmt, ...)
+void sw_log_write(sw_log_t *log, sw_log_level_t level, const char *file, int line, const char *fmt,
+                  ...)
 {
     if (!log || (int)level < atomic_load(&log->level) || level >= SW_LOG_NONE) {
         return;
@@ -196,10 +196,10 @@ void sw_log_write(sw_log_t *log, sw_log_level_t level, const char *file, int lin
         struct tm tm;
         gettimeofday(&tv, NULL);
         localtime_r(&tv.tv_sec, &tm);
-        int h = snprintf(buf, SW_LOG_LINE_MAX, "[%04d-%02d-%02d %02d:%02d:%02d.%03d %d %s] ",
-                         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                         tm.tm_sec, (int)(tv.tv_usec / 1000), (int)getpid(),
-                         sw_log_level_name(level));
+        int h =
+            snprintf(buf, SW_LOG_LINE_MAX, "[%04d-%02d-%02d %02d:%02d:%02d.%03d %d %s] ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (int)(tv.tv_usec / 1000), (int)getpid(), sw_log_level_name(level));
         n = h > 0 ? (size_t)h : 0;
     }
     size_t start = n;

@@ -1,7 +1,7 @@
 #include "swoole/version.h"
 
 #define SW_STR_(x) #x
-#define SW_STR(x) SW_STR_(x)
+#define SW_STR(x)  SW_STR_(x)
 
 unsigned sw_version(void)
 {

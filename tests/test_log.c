@@ -157,7 +157,11 @@ SW_TEST(log_threads_and_reopen)
         args[i] = (writer_arg_t){log, i};
         ASSERT_OK(pthread_create(&th[i], NULL, writer, &args[i]));
     }
-    usleep(1000);
+    /* Rotate once some lines are in the first file (bounded wait, not a timing assumption). */
+    for (int i = 0; i < 5000 && file_size(path) == 0; i++) {
+        usleep(1000);
+    }
+    ASSERT_GT(file_size(path), 0);
     ASSERT_OK(rename(path, rotated));
     ASSERT_OK(sw_log_reopen(log));
     for (int i = 0; i < 4; i++) {

@@ -16,6 +16,7 @@ SW_PACKAGES=(
     binutils                          # nm and readelf for packaging.exports
     libssl-dev zlib1g-dev             # optional TLS and gzip support, on when found
     libuv1-dev libev-dev              # the anchors of bench/timer and bench/echo
+    libh2o-evloop-dev node-llhttp     # the anchors of bench/http (picohttpparser, llhttp)
     util-linux                        # taskset, used by bench/echo/run.sh
 )
 

@@ -11,41 +11,7 @@
 #include <string.h>
 
 #include "swoole/websocket.h"
-
-static bool reference_valid(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        size_t len;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            len = 1, cp = c, min = 0;
-        } else if ((c & 0xe0) == 0xc0) {
-            len = 2, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (i + len > n) {
-            return false;
-        }
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) {
-                return false;
-            }
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return false;
-        }
-        i += len;
-    }
-    return true;
-}
+#include "../tests/utf8_reference.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -60,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     size_t bad = 0;
     bool ok = sw_ws_utf8_validate(data, size, &bad) == 0;
-    if (ok != reference_valid(data, size)) {
+    if (ok != utf8_reference_valid(data, size)) {
         abort();
     }
     /* Two pieces. */
@@ -103,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     for (int j = 0; j < extra; j++) {
                         q[bad + 1 + (size_t)j] = conts[(k >> (2 * j)) & 3];
                     }
-                    if (reference_valid(q, bad + 1 + (size_t)extra)) {
+                    if (utf8_reference_valid(q, bad + 1 + (size_t)extra)) {
                         abort();
                     }
                 }

@@ -12,6 +12,7 @@
 #include "swoole/websocket.h"
 #include "websocket/ws_int.h"
 #include "test_websocket_util.h"
+#include "utf8_reference.h"
 
 /* ---- encoder --------------------------------------------------------------------------------- */
 
@@ -267,43 +268,6 @@ SW_TEST(utf8_api)
     ASSERT_OK(sw_ws_utf8_finish(&z));
 }
 
-/* A decoder written from the Unicode definition (code point ranges and shortest forms), not
- * from byte tables: the reference the validator is compared with. */
-static bool reference_valid(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        size_t len;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            len = 1, cp = c, min = 0;
-        } else if ((c & 0xe0) == 0xc0) {
-            len = 2, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (i + len > n) {
-            return false;
-        }
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) {
-                return false;
-            }
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return false;
-        }
-        i += len;
-    }
-    return true;
-}
-
 SW_TEST_TIMEOUT(utf8_every_string_up_to_three_bytes, 120)
 {
     /* Every string of 1, 2 and 3 bytes (16.8 million), and the 4-byte strings that start
@@ -314,7 +278,7 @@ SW_TEST_TIMEOUT(utf8_every_string_up_to_three_bytes, 120)
             for (size_t i = 0; i < n; i++) {
                 s[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
             }
-            if ((sw_ws_utf8_validate(s, n, NULL) == 0) != reference_valid(s, n)) {
+            if ((sw_ws_utf8_validate(s, n, NULL) == 0) != utf8_reference_valid(s, n)) {
                 sw_test_fail(__FILE__, __LINE__, "%zu bytes, value %06x", n, v);
             }
         }
@@ -324,7 +288,7 @@ SW_TEST_TIMEOUT(utf8_every_string_up_to_three_bytes, 120)
             for (uint32_t c = 0x80; c <= 0xbf; c += 7) {
                 for (uint32_t e = 0; e <= 0xff; e++) {
                     uint8_t s[4] = {(uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)e};
-                    if ((sw_ws_utf8_validate(s, 4, NULL) == 0) != reference_valid(s, 4)) {
+                    if ((sw_ws_utf8_validate(s, 4, NULL) == 0) != utf8_reference_valid(s, 4)) {
                         sw_test_fail(__FILE__, __LINE__, "%02x %02x %02x %02x", a, b, c, e);
                     }
                 }

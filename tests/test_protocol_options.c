@@ -221,7 +221,7 @@ SW_TEST(options_unknown_and_null)
     sw_protocol_init(&p);
     before = p;
     static const char *unknown[] = {
-        "open_http_protocol",  "Package_eof",         "",           "package_eof ",
+        "open_http2_protocol", "Package_eof",         "",           "package_eof ",
         "package_length_func", "package_length_size", "worker_num", "open_eof"};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         ASSERT_ERR(sw_protocol_set_option(&p, unknown[i], "1"), SW_EOPTION_UNKNOWN);

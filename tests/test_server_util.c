@@ -201,6 +201,9 @@ static int run_server(const srv_spec_t *spec)
         .on_close = PICK(on_close, d_close),
         .on_buffer_full = PICK(on_buffer_full, d_full),
         .on_buffer_empty = PICK(on_buffer_empty, d_empty),
+        .on_task = spec->h.on_task,
+        .on_finish = spec->h.on_finish,
+        .on_pipe_message = spec->h.on_pipe_message,
     };
     sw_server_set_handlers(srv, &h, NULL);
     ev_emit(EV_PORT, -1, sw_port_number(port), 0, 0);

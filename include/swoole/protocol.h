@@ -45,6 +45,28 @@
  *     }
  *     sw_buffer_recycle(in);          (or sw_buffer_clear when nothing is left unread)
  *
+ * HTTP framing (open_http_protocol, SW_FRAMING_HTTP): a message is one whole HTTP/1.x request:
+ * leading empty lines, the head up to its empty line, then the body framed by Content-Length
+ * or the chunked coding (chunk sizes, data and trailers walked incrementally; nothing is
+ * decoded or copied). The head is checked with the HTTP parser of swoole/http.h when its
+ * empty line arrives, and its framing fields decide the body. Unlike the other modes, HTTP
+ * framing does not fail on bad input: a request that cannot be framed is delivered as far as
+ * it got so that the server can answer it with a status code before closing, and the server's
+ * own parse of the message finds the fault again:
+ *   - no empty line within http_max_header_size bytes: those bytes (an incomplete head: 431);
+ *   - a head the parser rejects: the head (the parser's error: 400, 501, 505...);
+ *   - a Content-Length body that would pass package_max_length: the head alone (a body that
+ *     is short: 413), at once, before any of the body is read;
+ *   - a chunked body that passes package_max_length: what arrived, up to the limit (413);
+ *   - a chunk line that is not valid: up to and including the bad byte (the parser's error).
+ * The bytes after such a message are not a request; the server closes the connection after
+ * answering. An Upgrade or CONNECT request is delivered like any other message with its
+ * body, and the framer goes on with HTTP; with open_websocket_protocol, an upgrade request is
+ * flagged SW_FRAMER_UPGRADE so that its server can stop framing until it has decided (the
+ * WebSocket switch is the server's: a framing mode kept per connection, after which it frames
+ * with sw_protocol_next_websocket). A head with "Expect: 100-continue" whose body has not
+ * started sets SW_FRAMER_CONTINUE (see sw_framer_t.flags).
+ *
  * Thread-safety: every function here is reentrant. A sw_protocol_t may be read by any number
  * of threads at once (sw_protocol_next takes it const) as long as nobody changes it; a
  * sw_framer_t belongs to one connection and is used by one thread at a time.
@@ -88,7 +110,8 @@ typedef enum {
     SW_FRAMING_NONE = 0,
     SW_FRAMING_EOF_CHECK = 1,
     SW_FRAMING_EOF_SPLIT = 2,
-    SW_FRAMING_LENGTH = 3
+    SW_FRAMING_LENGTH = 3,
+    SW_FRAMING_HTTP = 4
 } sw_framing_t;
 
 /**
@@ -129,7 +152,33 @@ typedef struct sw_protocol_s {
      * is on; package_length_arg is handed to it. Default NULL. */
     sw_protocol_length_cb package_length_func;
     void *package_length_arg;
+    /* HTTP/1.x request framing (open_http_protocol): one message per request, head and body
+     * (Content-Length or chunked); see "HTTP framing" below. Exclusive with the EOF and
+     * length modes. Default false. */
+    bool open_http_protocol;
+    /* Largest request head (request line, fields, empty line) in HTTP framing:
+     * 64..0x7fffffff (checked when HTTP framing is on); package_max_length caps it when
+     * smaller. Default 65536. */
+    uint32_t http_max_header_size;
+    /* Swoole's open_websocket_protocol: in HTTP framing, a request that asks to upgrade
+     * (SW_HTTP_F_UPGRADE: Upgrade with "Connection: upgrade", HTTP/1.1) is flagged
+     * SW_FRAMER_UPGRADE when returned, so that a server stops framing the connection until
+     * its worker has answered (the bytes after it may be WebSocket frames). Setting it by name
+     * also turns open_http_protocol on. Default false. */
+    bool open_websocket_protocol;
+    /* Largest WebSocket frame payload for sw_protocol_next_websocket, in bytes:
+     * 1..SW_PROTOCOL_MAX_LENGTH_LIMIT, or 0 (default) for whatever package_max_length leaves
+     * after the frame header (a frame is always limited by package_max_length as a whole). */
+    uint64_t websocket_max_frame_size;
 } sw_protocol_t;
+
+/** sw_framer_t.flags: the message just returned (1) is an HTTP request asking to upgrade
+ * (only with open_websocket_protocol). Cleared when the next message starts. */
+#define SW_FRAMER_UPGRADE 0x01u
+/** sw_framer_t.flags: HTTP framing returned 0 inside a request whose head carried
+ * "Expect: 100-continue" and whose body is not complete. Set once per request: the caller that
+ * answers "100 Continue" clears it. */
+#define SW_FRAMER_CONTINUE 0x02u
 
 /**
  * Per-connection framer state. Caller-allocated, holds no resources; initialise with
@@ -137,10 +186,15 @@ typedef struct sw_protocol_s {
  * Fields are private except `examined`, which may be read.
  */
 typedef struct sw_framer_s {
-    size_t scan;       /* EOF split: where the next search for package_eof starts */
-    size_t total;      /* length framing: total length of the front message, 0 if unknown */
-    uint64_t examined; /* bytes the EOF search has looked at since init (statistics; the
+    size_t scan;        /* EOF split, HTTP: where the next search starts */
+    size_t total;       /* length framing: total length of the front message, 0 if unknown;
+                        * HTTP: the head's length once known */
+    uint64_t remaining; /* HTTP: body or chunk-data bytes still to skip */
+    size_t line;        /* HTTP: start of the current head line / chunk line */
+    uint8_t state;      /* HTTP: where the walk is (head, length body, chunk states) */
+    uint64_t examined;  /* bytes the EOF search has looked at since init (statistics; the
                         * tests use it to show that a slow stream is scanned in O(n)) */
+    uint8_t flags;      /* SW_FRAMER_*: may be read, and SW_FRAMER_CONTINUE cleared */
 } sw_framer_t;
 
 /** Fills `p` with the defaults listed at each field (Swoole's server-port defaults: no
@@ -164,6 +218,14 @@ SW_API void sw_protocol_init(sw_protocol_t *p);
  *         decimal 0..65535.
  *   "package_max_length"
  *         decimal 1..1073741824 (SW_PROTOCOL_MAX_LENGTH_LIMIT).
+ *   "open_http_protocol"
+ *         a boolean as above.
+ *   "http_max_header_size"
+ *         decimal 64..2147483647.
+ *   "open_websocket_protocol"
+ *         a boolean as above; "1"/"true" also turns open_http_protocol on.
+ *   "websocket_max_frame_size"
+ *         decimal 1..1073741824.
  * Decimal values are plain ASCII digits: no sign, no spaces, no suffix, no empty string.
  * Cross-field rules (e.g. EOF and length framing both on) are left to sw_protocol_check,
  * since options arrive in any order.
@@ -180,8 +242,9 @@ SW_API int sw_protocol_set_option(sw_protocol_t *p, const char *name, const char
 SW_API int sw_protocol_set_eof(sw_protocol_t *p, const void *eof, size_t len);
 
 /**
- * Checks a whole spec. Returns 0, SW_EINVAL (p NULL) or SW_EOPTION_VALUE when: EOF framing
- * and length framing are both on; package_eof_len is 0 or over 8 with EOF framing on;
+ * Checks a whole spec. Returns 0, SW_EINVAL (p NULL) or SW_EOPTION_VALUE when: two of EOF
+ * framing, length framing and HTTP framing are on; HTTP framing is on and
+ * http_max_header_size is under 64 or over 0x7fffffff; package_eof_len is 0 or over 8 with EOF framing on;
  * package_length_type is not a known code with length framing on and no length function;
  * an offset is over SW_PROTOCOL_OFFSET_MAX; package_max_length is 0, over
  * SW_PROTOCOL_MAX_LENGTH_LIMIT, or smaller than package_length_offset + the field's size
@@ -221,12 +284,30 @@ SW_API void sw_framer_init(sw_framer_t *st);
  * far it searched, so a stream arriving one byte at a time costs O(total bytes), not O(n^2).
  * Per mode: none returns min(len, package_max_length) bytes when len > 0; EOF check returns
  * all `len` bytes when they end with package_eof; EOF split returns up to and including the
- * first package_eof; length framing returns the decoded total.
+ * first package_eof; length framing returns the decoded total; HTTP framing returns one
+ * request (or the part of a bad one described in the header comment) and never fails on
+ * input.
  * `*out` is written on 0 and 1 only. `p` is read-only; the user length function is the only
  * callback, and it runs before this call returns.
  */
 SW_API int sw_protocol_next(const sw_protocol_t *p, sw_framer_t *st, const char *data, size_t len,
                             size_t *out);
+
+/**
+ * WebSocket framing (RFC 6455 §5.2): whole frames, as a server frames a connection after a
+ * WebSocket handshake. Only the header's length fields are looked at (the mask bit, 7-, 16-
+ * or 64-bit payload length); opcodes, reserved bits and masking rules are the decoder's
+ * business (swoole/websocket.h). `st` is not used (the function keeps no state: a frame's
+ * header is re-read on each call, at most 14 bytes) but must not be NULL. Returns
+ *   1   a frame of `*out` bytes (header and payload) starts at data[0];
+ *   0   not enough bytes: `*out` is the length needed (the header's, then the frame's);
+ *   <0  SW_EPKGTOOBIG (payload over websocket_max_frame_size, or the frame over
+ *       package_max_length: RFC 6455 close code 1009), SW_EPKGMALFORMED (a 64-bit length
+ *       with its top bit set: 1002), SW_EINVAL (NULL arguments, data NULL with len > 0) or
+ *       SW_EOPTION_VALUE (the spec fails sw_protocol_check).
+ */
+SW_API int sw_protocol_next_websocket(const sw_protocol_t *p, sw_framer_t *st, const char *data,
+                                      size_t len, size_t *out);
 
 SW_EXTERN_C_END
 

@@ -22,9 +22,17 @@
  *   SW_MODE_PROCESS  reactor threads in the master own the sockets; a manager process forks
  *                    the workers, which get whole messages over IPC (dispatch_mode picks the
  *                    worker); a worker that dies is replaced and its clients stay connected.
- *                    TCP and Unix stream ports only (datagram ports: not available yet).
- *   SW_MODE_THREAD   the PROCESS layout with workers as threads. NOT AVAILABLE YET:
- *                    sw_server_start returns SW_ENOTSUP.
+ *                    Datagram ports (UDP, Unix datagram) are read by a reactor thread and
+ *                    each datagram goes to a worker (by the sender's address), whose
+ *                    on_packet answers with sw_server_sendto.
+ *   SW_MODE_THREAD   the PROCESS layout in one process: reactor threads own the sockets,
+ *                    worker_num worker threads run the callbacks and get whole messages over
+ *                    in-memory queues; same dispatch modes, ordering and backpressure as
+ *                    PROCESS. No manager (on_manager_start/stop and on_worker_error are never
+ *                    called); a worker thread is replaced on reload and max_request, but a
+ *                    crash in a worker thread ends the whole process. sw_server_worker_id is
+ *                    the calling worker thread's (-1 on other threads), every worker pid is
+ *                    the process's; user, group and chroot are not applied.
  *
  * Sessions. A connection is named by a 64-bit session id, unique over the server's lifetime
  * and never reused (unlike an fd): every call that names a session checks it and returns
@@ -124,6 +132,41 @@ typedef struct sw_port_options_s {
     int kernel_socket_send_buffer_size;
 } sw_port_options_t;
 
+/** The event a user dispatch function is asked about. */
+typedef enum {
+    SW_DISPATCH_CONNECT = 1,
+    SW_DISPATCH_DATA = 2,
+    SW_DISPATCH_CLOSE = 3
+} sw_dispatch_event_t;
+
+/** What a user dispatch function (sw_server_options_t.dispatch_func) is told about an event.
+ * Pointers are valid until it returns. */
+typedef struct sw_dispatch_info_s {
+    sw_dispatch_event_t event;
+    uint64_t session;
+    int fd;         /* the connection's socket in the master; -1 for CLOSE (may be gone) */
+    int reactor_id; /* the reactor thread calling the function */
+    int worker_num;
+    sw_port_t *port;             /* the port it was accepted on; NULL for CLOSE */
+    const char *data;            /* DATA: the whole framed message (or one read without framing) */
+    size_t len;                  /* its length; 0 for CONNECT and CLOSE */
+    const struct sockaddr *addr; /* CONNECT, DATA: the peer (getpeername); NULL for CLOSE */
+    socklen_t addrlen;
+} sw_dispatch_info_t;
+
+/**
+ * A user dispatch function (PROCESS and THREAD mode): returns the worker id (0..worker_num-1)
+ * that gets this event, or a negative value for dispatch_mode's choice (so does an id out of
+ * range, logged). Called on the reactor threads, several at once: it must be thread-safe and
+ * must not block, and may only call the "any thread" functions. A worker chosen at CONNECT
+ * stays the connection's worker for the events the function leaves to dispatch_mode (modes
+ * 2, 4, 5); a worker chosen for DATA or CLOSE is for that event only. Connect and close are
+ * delivered as dispatch_mode says (modes 1 and 3: only with enable_unsafe_event); buffer
+ * events go to the connection's worker. Ordering across workers is then the function's
+ * business. Each CONNECT and DATA call costs a getpeername().
+ */
+typedef int (*sw_dispatch_cb)(sw_server_t *srv, const sw_dispatch_info_t *info, void *arg);
+
 /**
  * Server options. Field names are Swoole's setting names (sw_server_set_option takes the same
  * names as strings; "max_connection" is an alias of "max_conn"). Defaults in brackets.
@@ -134,8 +177,9 @@ typedef struct sw_server_options_s {
     int worker_num;
     /* PROCESS/THREAD: reactor threads [min(CPUs, 8)]; 1..4 x CPUs. */
     int reactor_num;
-    /* Task workers [0]. Task workers are not available yet: start fails with SW_ENOTSUP when
-     * this is above 0. */
+    /* Task worker processes [0] (BASE and PROCESS; THREAD: start fails with SW_ENOTSUP when
+     * above 0). Their worker ids follow the event workers': worker_num .. worker_num +
+     * task_worker_num - 1. See "tasks and messages". */
     int task_worker_num;
     /* PROCESS/THREAD: 1 round-robin, 2 fd hash, 3 idle worker, 4 IP hash, 5 uid [2]. */
     int dispatch_mode;
@@ -189,6 +233,24 @@ typedef struct sw_server_options_s {
     bool open_cpu_affinity;
     int cpu_affinity_ignore[64];
     int cpu_affinity_ignore_num;
+    /* PROCESS/THREAD: a user dispatch function and its argument (see sw_dispatch_cb) [NULL:
+     * dispatch_mode alone]. Not settable by name; ignored in BASE mode. */
+    sw_dispatch_cb dispatch_func;
+    void *dispatch_arg;
+    /* How tasks reach task workers [1]: 1 a unix socket per task worker (dst chosen, or the
+     * first idle one), 2 a System V message queue with the target as message type, 3 the same
+     * queue shared: the first free task worker takes the next task (dst ignored). */
+    int task_ipc_mode;
+    /* Modes 2/3: the queue's key [0: a private queue made and removed by the manager]; a key
+     * opens (or creates) that queue, which is left in place at shutdown. */
+    int message_queue_key;
+    /* A task worker ends after this many tasks and is replaced [0: never]. */
+    unsigned task_max_request;
+    /* Directory of the temporary files that carry task payloads and results too large for
+     * one IPC message (64 KiB in mode 1, the queue's message size in modes 2/3) [empty:
+     * "/tmp"]; created at start when missing (start fails if it cannot be); at most 200
+     * bytes. */
+    char task_tmpdir[208];
     /* The defaults of every port (see sw_port_options_t): a port uses them for every option
      * it did not set itself. */
     sw_port_options_t port;
@@ -221,6 +283,12 @@ typedef void (*sw_server_session_cb)(sw_server_t *srv, uint64_t session, int rea
 typedef void (*sw_server_receive_cb)(sw_server_t *srv, uint64_t session, int reactor_id,
                                      const char *data, size_t len, void *arg);
 typedef void (*sw_server_packet_cb)(sw_server_t *srv, const sw_packet_t *pkt, void *arg);
+typedef void (*sw_server_task_cb)(sw_server_t *srv, uint64_t task_id, int src_worker_id,
+                                  const void *data, size_t len, void *arg);
+typedef void (*sw_server_finish_cb)(sw_server_t *srv, uint64_t task_id, const void *data,
+                                    size_t len, void *arg);
+typedef void (*sw_server_message_cb)(sw_server_t *srv, int src_worker_id, const void *data,
+                                     size_t len, void *arg);
 
 /**
  * Callbacks; any may be NULL. "master" is the process that called sw_server_start; in BASE
@@ -261,14 +329,21 @@ typedef struct sw_server_handlers_s {
      * watermark / fell back to the low watermark after that. */
     sw_server_session_cb on_buffer_full;
     sw_server_session_cb on_buffer_empty;
+    /* task worker, its loop thread: a task sent by worker src_worker_id (sw_server_task*);
+     * answer it with sw_server_task_finish. See "tasks and messages". */
+    sw_server_task_cb on_task;
+    /* the worker that called sw_server_task, its loop thread: the result of that task. */
+    sw_server_finish_cb on_finish;
+    /* the destination of sw_server_send_message (worker, task worker or user process), its
+     * loop thread. */
+    sw_server_message_cb on_pipe_message;
 } sw_server_handlers_t;
 
 /* ---- create, configure, start ------------------------------------------------------------- */
 
 /**
  * Creates a server in `mode` with default options and no ports. Returns 0 and stores the
- * server in `*out`, SW_EINVAL (out NULL, unknown mode) or SW_ENOMEM. THREAD servers can be
- * created and configured, but cannot start yet (SW_ENOTSUP).
+ * server in `*out`, SW_EINVAL (out NULL, unknown mode) or SW_ENOMEM.
  */
 SW_API int sw_server_create(sw_server_t **out, sw_server_mode_t mode);
 
@@ -337,10 +412,10 @@ SW_API int sw_server_listen(sw_server_t *srv, const char *host, int port, sw_soc
  *
  * Returns 0 after a clean shutdown (in the master; a forked worker never returns from it: it
  * exits), SW_EINVAL (NULL), SW_ESERVER_STATE (already started; or no port), SW_ENOTSUP
- * (THREAD mode, task_worker_num > 0, PROCESS mode with a datagram port: not available
- * yet), SW_EOPTION_VALUE (a port's
+ * (THREAD mode with task workers or user processes: not available yet), SW_EOPTION_VALUE (a port's
  * framing spec or watermarks do not hold together), SW_ENOMEM, or the error of what failed
- * while starting (shared memory, loop, fork, daemonize, pid_file); on a start error nothing is
+ * while starting (shared memory, loop, fork, daemonize, pid_file, task_tmpdir that cannot be
+ * created or written: its mkdir/access errno, e.g. SW_EACCES, SW_ENOTDIR); on a start error nothing is
  * left running. A server starts once: destroy it afterwards.
  */
 SW_API int sw_server_start(sw_server_t *srv);
@@ -436,11 +511,13 @@ SW_API int sw_server_sendto(sw_server_t *srv, sw_port_t *port, const struct sock
                             socklen_t addrlen, const void *data, size_t len);
 
 /**
- * BASE mode: writes what is queued for `session` and then `data`, blocking the loop (poll on
- * the socket) until all of it is written or `timeout_ms` passed (-1: no limit). Loop thread
- * only. Returns 0, the errors of sw_server_send, SW_ETIMEDOUT (part may have been written;
- * the rest stays queued), or the socket's error (the connection is closed then). SW_ENOTSUP in
- * other modes.
+ * Writes what is queued for `session` and then `data`, blocking the loop until all of it is
+ * written or `timeout_ms` passed (-1: no limit). Loop thread only. BASE: polls the socket.
+ * PROCESS/THREAD worker: the reactor thread queues and writes it and answers once the
+ * connection's output queue is empty; the worker waits for that answer. Returns 0, the errors
+ * of sw_server_send, SW_ETIMEDOUT (part may have been written; the rest stays queued; also
+ * when the server shuts down meanwhile), or the socket's error (the connection is closed
+ * then); SW_ENOTSUP for another BASE worker's session.
  */
 SW_API int sw_server_sendwait(sw_server_t *srv, uint64_t session, const void *data, size_t len,
                               int timeout_ms);
@@ -500,9 +577,10 @@ typedef struct sw_connection_info_s {
     bool paused;
 } sw_connection_info_t;
 
-/** Fills `info` for `session`. Loop thread of the owning worker. Returns 0, SW_EINVAL,
- * SW_ESESSION, SW_ENOT_WORKER, SW_ENOTSUP (another worker's session; in PROCESS mode every
- * session: the connection lives in the master) or SW_ELOOP_THREAD. */
+/** Fills `info` for `session`. Loop thread of the owning worker (PROCESS/THREAD: of any
+ * worker; the reactor thread owning the connection answers while the worker waits). Returns
+ * 0, SW_EINVAL, SW_ESESSION, SW_ENOT_WORKER, SW_ENOTSUP (BASE: another worker's session),
+ * SW_ETIMEDOUT (PROCESS/THREAD: no answer) or SW_ELOOP_THREAD. */
 SW_API int sw_server_connection_info(sw_server_t *srv, uint64_t session,
                                      sw_connection_info_t *info);
 
@@ -521,7 +599,9 @@ SW_API int sw_server_connections(const sw_server_t *srv, uint64_t *cursor, uint6
  * seconds, stores up to `max` of their ids in `out` (may be NULL with max 0) and, when
  * `close_them`, closes them (as the heartbeat does: on_close with the worker's reactor id).
  * Returns how many were idle, SW_EINVAL (no idle time configured), SW_ENOT_WORKER or
- * SW_ELOOP_THREAD.
+ * SW_ELOOP_THREAD. PROCESS/THREAD worker: every reactor thread scans the connections fed to
+ * this worker (all of them in dispatch modes 1 and 3) while the worker waits; SW_ETIMEDOUT
+ * when one does not answer.
  */
 SW_API int sw_server_heartbeat(sw_server_t *srv, bool close_them, uint64_t *out, size_t max);
 
@@ -552,9 +632,11 @@ SW_API int sw_server_stats(const sw_server_t *srv, sw_server_stats_t *stats);
 
 /**
  * The loop of the calling process's server role: the worker's loop in a worker (also the
- * single process of a one-worker BASE server), the master's loop in the master. Add your own
- * fds and timers to it from its thread; they do not keep a stopping worker alive. NULL before
- * start, after shutdown, for NULL. Any thread (the loop itself belongs to its thread).
+ * single process of a one-worker BASE server), the master's loop in the master (THREAD mode:
+ * the calling worker thread's loop on a worker thread, the master's on any other thread). Add
+ * your own fds and timers to it from its thread; they do not keep a stopping worker alive.
+ * NULL before start, after shutdown, for NULL. Any thread (the loop itself belongs to its
+ * thread).
  */
 SW_API sw_loop_t *sw_server_loop(const sw_server_t *srv);
 
@@ -568,15 +650,122 @@ SW_API int sw_server_clear_timer(sw_server_t *srv, uint64_t id);
 
 /** The master's pid (the process that called sw_server_start), 0 before start. Any thread. */
 SW_API pid_t sw_server_master_pid(const sw_server_t *srv);
-/** The manager's pid (the master itself in BASE mode), 0 when there is none. Any thread. */
+/** The manager's pid (the master itself in BASE mode), 0 when there is none (THREAD mode,
+ * a single-process BASE server). Any thread. */
 SW_API pid_t sw_server_manager_pid(const sw_server_t *srv);
-/** The calling process's worker id (0..worker_num-1), -1 outside workers. Any thread. */
+/** The calling process's worker id (0..worker_num-1), -1 outside workers. Any thread (THREAD
+ * mode: the calling worker thread's id, -1 on every other thread). */
 SW_API int sw_server_worker_id(const sw_server_t *srv);
-/** The calling worker's pid, 0 outside workers. Any thread. */
+/** The calling worker's pid, 0 outside workers (THREAD mode: the process's pid on a worker
+ * thread). */
 SW_API pid_t sw_server_worker_pid(const sw_server_t *srv);
-/** The current pid of worker `worker_id` (0 while it is being restarted), SW_EWORKER_ID for a
- * bad id, SW_ESERVER_STATE before start. Any thread of any server process. */
+/** The current pid of worker `worker_id` (0 while it is being restarted): event workers, task
+ * workers and user processes (ids as in "tasks and messages"). SW_EWORKER_ID for a bad id,
+ * SW_ESERVER_STATE before start. Any thread of any server process. */
 SW_API pid_t sw_server_get_worker_pid(const sw_server_t *srv, int worker_id);
+
+/* ---- tasks and messages -------------------------------------------------------------------- */
+
+/*
+ * Task workers (task_worker_num > 0) are processes of the manager, like the event workers,
+ * with ids worker_num .. worker_num + task_worker_num - 1 (dst_worker below counts task
+ * workers from 0). Each runs a loop (timers, sw_server_after, work in it), on_worker_start /
+ * on_worker_stop with its id, and on_task for every task. An event worker sends tasks:
+ *
+ *   sw_server_task      async; the result comes to on_finish in the sending worker;
+ *   sw_server_taskwait  blocks the sending worker until the result or the timeout;
+ *   sw_server_taskwait_multi  several tasks, one timeout.
+ *
+ * Contract of on_task: it answers by calling sw_server_task_finish(srv, data, len) (at most
+ * once, before it returns); a task whose on_task does not call it has no result (its
+ * on_finish never runs; a taskwait on it times out). Task ids are 64-bit, made by the sending
+ * process (its pid in the high half, a counter in the low half): a result carries the id, and
+ * a result for a task the process is not waiting for any more (a taskwait that timed out, a
+ * task of a previous process with the same worker id) is dropped, never handed to another
+ * wait or to on_finish.
+ *
+ * Payloads (task data and results) larger than 64 KiB (mode 1) or than the message queue's
+ * message size (modes 2/3) travel in a file of task_tmpdir, named swoole.task.<master
+ * pid>.XXXXXX; the receiver reads it and removes it before its callback runs, and the manager
+ * removes the server's files left at shutdown. Task and message payloads are limited to
+ * 64 MiB.
+ *
+ * Messages (sw_server_send_message) go between any two of: event workers, task workers, user
+ * processes (sw_server_add_process), over unix sockets in every task_ipc_mode, any size up to
+ * 64 MiB; they arrive in on_pipe_message of the destination, in the order each sender sent
+ * them.
+ */
+
+/** Sends a task (copied) to task worker `dst_worker` (0..task_worker_num-1) or, with -1, to
+ * an idle one (round-robin when none is idle; mode 3: whichever is free first). Stores its id
+ * in `*task_id` (may be NULL). Event worker, its loop thread. Returns 0, SW_EINVAL (NULL srv,
+ * data NULL with len > 0, dst out of range), SW_ENOT_WORKER (not an event worker: the master,
+ * a task worker, a user process), SW_ENOTSUP (no task workers), SW_EMSGSIZE (len > 64 MiB),
+ * SW_EAGAIN (modes 2/3: the queue is full), SW_ETASK_TMPFILE (the temporary file could not
+ * be written), SW_ENOMEM, or the error of the channel. */
+SW_API int sw_server_task(sw_server_t *srv, const void *data, size_t len, int dst_worker,
+                          uint64_t *task_id);
+
+/** In on_task: sends `len` bytes as the current task's result to the worker that sent it
+ * (on_finish or its taskwait). Returns 0, SW_EINVAL (NULL srv, data NULL with len > 0),
+ * SW_ENOT_WORKER (not a task worker, or not inside on_task), SW_EALREADY (already answered),
+ * SW_EMSGSIZE, SW_ETASK_TMPFILE or the error of the channel. */
+SW_API int sw_server_task_finish(sw_server_t *srv, const void *data, size_t len);
+
+/** Sends a task and blocks the calling worker until its result arrives or `timeout_ms`
+ * passes (< 0: 500 ms, Swoole's default). The result is stored in `*result` (NUL-terminated
+ * for convenience, owned by the caller: free it with sw_server_task_free) and its length in
+ * `*result_len` (may be NULL). Returns 0, SW_ETIMEDOUT (no result in time: `*result` NULL; the
+ * late result is dropped when it arrives), or the errors of sw_server_task (SW_EINVAL also
+ * for result NULL). Other messages of the worker wait until it returns to its loop. */
+SW_API int sw_server_taskwait(sw_server_t *srv, const void *data, size_t len, int timeout_ms,
+                              int dst_worker, void **result, size_t *result_len);
+
+/** One task of sw_server_taskwait_multi: `data`/`len` in; `status` (0: result here,
+ * SW_ETIMEDOUT, or the error of sending it), `result`/`result_len` out (free result with
+ * sw_server_task_free). */
+typedef struct sw_task_wait_s {
+    const void *data;
+    size_t len;
+    int status;
+    void *result;
+    size_t result_len;
+} sw_task_wait_t;
+
+/** Sends `n` tasks (1..1024, each to any task worker) and waits up to `timeout_ms` in all
+ * (< 0: 500 ms) for their results. Returns the number of results received (0..n) or, before
+ * anything was sent, SW_EINVAL / SW_ENOT_WORKER / SW_ENOTSUP. */
+SW_API int sw_server_taskwait_multi(sw_server_t *srv, sw_task_wait_t *tasks, size_t n,
+                                    int timeout_ms);
+
+/** Frees a result of sw_server_taskwait / taskwait_multi. NULL is ignored. */
+SW_API void sw_server_task_free(void *result);
+
+/** Sends `len` bytes (copied) to worker `dst_worker_id` (any id: event worker, task worker,
+ * user process; not the caller itself), whose on_pipe_message receives them with the
+ * caller's id. From an event worker, task worker or user process, on its loop thread; never
+ * blocks (queued while the socket is full: a user process must run its loop, or return, for
+ * the rest to leave). Returns 0, SW_EINVAL (NULL srv, data NULL with len > 0, len 0), SW_EWORKER_ID
+ * (no such worker, or itself), SW_ENOT_WORKER (the master or manager, a single-process server), SW_ENOTSUP
+ * (the manager could not make the channels at start: logged), SW_EMSGSIZE (len > 64
+ * MiB), SW_EAGAIN (64 MiB already queued towards it), SW_ENOMEM or the error of the channel. */
+SW_API int sw_server_send_message(sw_server_t *srv, int dst_worker_id, const void *data,
+                                  size_t len);
+
+/** The body of a user process; its return value is the exit code. */
+typedef int (*sw_server_process_fn)(sw_server_t *srv, int worker_id, void *arg);
+
+/**
+ * Adds a user process (before start): the manager forks it after the workers, restarts it
+ * (same id) whenever it ends while the server runs, and stops it with the server (SIGTERM,
+ * SIGKILL after max_wait_time); it is not reloaded. Its id (stored in `*worker_id`, may be
+ * NULL) follows the task workers'. In the process, sw_server_loop(srv) is a loop that
+ * receives its messages (on_pipe_message) and that stops on SIGTERM: a body that runs it
+ * (sw_loop_run) returns when the server stops. Returns 0, SW_EINVAL (NULL srv or fn),
+ * SW_ESERVER_STATE (started), SW_ENOTSUP (THREAD mode), SW_ENOMEM.
+ */
+SW_API int sw_server_add_process(sw_server_t *srv, sw_server_process_fn fn, void *arg,
+                                 int *worker_id);
 
 SW_EXTERN_C_END
 

@@ -14,8 +14,9 @@
  * the next `count` hits (count -1: every later hit; count omitted: 1). Tests may also call
  * sw__fault_set() directly. Hit counters are atomic: points may be hit from any thread.
  *
- * Points in use (add yours here): alloc, accept, read, write, fork, thread, eventfd,
- * signalfd, epoll_create, open, mmap, memfd, socketpair, msgget, socket.
+ * Points in use (add yours here): alloc, accept, read, write, fork, thread (server reactor
+ * and worker threads), eventfd, signalfd, epoll_create, open, mmap, memfd, socketpair,
+ * msgget, socket.
  */
 #ifndef SW_CORE_FAULT_H
 #define SW_CORE_FAULT_H

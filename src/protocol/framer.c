@@ -31,6 +31,8 @@ int sw_protocol_next(const sw_protocol_t *p, sw_framer_t *st, const char *data, 
         return sw__protocol_next_eof_check(p, st, data, len, out);
     case SW_FRAMING_LENGTH:
         return sw__protocol_next_length(p, st, data, len, out);
+    case SW_FRAMING_HTTP:
+        return sw__protocol_next_http(p, st, data, len, out);
     case SW_FRAMING_NONE:
     default:
         break;

@@ -28,6 +28,10 @@ void sw_protocol_init(sw_protocol_t *p)
         .package_max_length = SW_PROTOCOL_DEFAULT_MAX_LENGTH,
         .package_length_func = NULL,
         .package_length_arg = NULL,
+        .open_http_protocol = false,
+        .http_max_header_size = 65536,
+        .open_websocket_protocol = false,
+        .websocket_max_frame_size = 0,
     };
 }
 
@@ -57,6 +61,9 @@ sw_framing_t sw_protocol_mode(const sw_protocol_t *p)
     if (!p) {
         return SW_FRAMING_NONE;
     }
+    if (p->open_http_protocol) {
+        return SW_FRAMING_HTTP;
+    }
     if (p->open_eof_split) {
         return SW_FRAMING_EOF_SPLIT;
     }
@@ -78,7 +85,16 @@ int sw_protocol_check(const sw_protocol_t *p)
     if (eof && p->open_length_check) {
         return SW_EOPTION_VALUE;
     }
+    if (p->open_http_protocol) {
+        if (eof || p->open_length_check || p->http_max_header_size < 64 ||
+            p->http_max_header_size > 0x7fffffffu) {
+            return SW_EOPTION_VALUE;
+        }
+    }
     if (p->package_max_length == 0 || p->package_max_length > SW_PROTOCOL_MAX_LENGTH_LIMIT) {
+        return SW_EOPTION_VALUE;
+    }
+    if (p->websocket_max_frame_size > SW_PROTOCOL_MAX_LENGTH_LIMIT) {
         return SW_EOPTION_VALUE;
     }
     if (p->package_length_offset > SW_PROTOCOL_OFFSET_MAX ||
@@ -272,6 +288,29 @@ int sw_protocol_set_option(sw_protocol_t *p, const char *name, const char *value
             return rc;
         }
         q.package_max_length = (size_t)v;
+    } else if (strcmp(name, "open_http_protocol") == 0) {
+        if ((rc = parse_bool(value, &b)) < 0) {
+            return rc;
+        }
+        q.open_http_protocol = b;
+    } else if (strcmp(name, "http_max_header_size") == 0) {
+        if ((rc = parse_uint(value, 64, 0x7fffffffu, &v)) < 0) {
+            return rc;
+        }
+        q.http_max_header_size = (uint32_t)v;
+    } else if (strcmp(name, "open_websocket_protocol") == 0) {
+        if ((rc = parse_bool(value, &b)) < 0) {
+            return rc;
+        }
+        q.open_websocket_protocol = b;
+        if (b) {
+            q.open_http_protocol = true; /* as Swoole: a WebSocket port speaks HTTP first */
+        }
+    } else if (strcmp(name, "websocket_max_frame_size") == 0) {
+        if ((rc = parse_uint(value, 1, SW_PROTOCOL_MAX_LENGTH_LIMIT, &v)) < 0) {
+            return rc;
+        }
+        q.websocket_max_frame_size = v;
     } else {
         return SW_EOPTION_UNKNOWN;
     }

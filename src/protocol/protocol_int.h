@@ -23,6 +23,10 @@ int sw__protocol_next_eof_split(const sw_protocol_t *p, sw_framer_t *st, const c
 int sw__protocol_next_length(const sw_protocol_t *p, sw_framer_t *st, const char *data, size_t len,
                              size_t *out);
 
+/* HTTP/1.x requests (http.c). */
+int sw__protocol_next_http(const sw_protocol_t *p, sw_framer_t *st, const char *data, size_t len,
+                           size_t *out);
+
 /* Decodes the length field of `type` at `field` (sw_protocol_length_size(type) readable
  * bytes) into a signed 64-bit value; returns 0 or SW_EOPTION_VALUE for an unknown type. */
 int sw__protocol_decode_length(char type, const unsigned char *field, int64_t *value);

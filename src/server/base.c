@@ -28,6 +28,7 @@
 #include "core/log_int.h"
 #include "process/supervisor.h"
 #include "server/server_int.h"
+#include "server/task_int.h"
 #include "swoole/error.h"
 #include "swoole/timer.h"
 
@@ -269,6 +270,9 @@ int sw__base_worker_main(sw_server_t *srv, int worker_id)
     }
     srv->worker = w;
     if (rc == 0) {
+        rc = sw__task_worker_attach(srv, w);
+    }
+    if (rc == 0) {
         /* This process's incarnation of worker `worker_id` (see sw__worker_shm_t): recorded
          * before any session is opened, so the manager can always find what was ours. */
         sw__worker_shm_t *ws = &srv->shm_workers[worker_id];
@@ -316,6 +320,7 @@ int sw__base_worker_main(sw_server_t *srv, int worker_id)
         sw__reactor_destroy(w->reactor);
         w->reactor = NULL;
     }
+    sw__task_worker_detach(srv, w);
     for (int i = 0; i < w->nsigs; i++) {
         sw_signal_stop(&w->sigs[i]);
     }
@@ -329,7 +334,8 @@ int sw__base_worker_main(sw_server_t *srv, int worker_id)
 
 static int base_start(sw_server_t *srv)
 {
-    bool manager = srv->o.worker_num > 1 || srv->o.task_worker_num > 0 || srv->o.max_request > 0;
+    bool manager = srv->o.worker_num > 1 || srv->o.task_worker_num > 0 || srv->o.max_request > 0 ||
+                   sw__task_need_manager(srv);
     int rc;
     if (manager) {
         rc = sw__manager_run(srv);

@@ -6,11 +6,12 @@
  *
  * BASE mode: the manager is the master process (the one that called sw_server_start), and its
  * loop is the master's loop. Slot i is worker i (event workers are added first, so slot ids
- * are worker ids; task workers will be slots of their own group after them).
+ * are worker ids; task workers and user processes are slots of their own groups after them,
+ * added by sw__task_manager_setup, task.c).
  *
  * Signals (on the manager's loop, through signalfd): SIGTERM and SIGINT shut the server down,
- * SIGUSR1 reloads the workers (reload_async: all at once, else one at a time), SIGUSR2 would
- * reload task workers (none yet: logged).
+ * SIGUSR1 reloads the workers and task workers (reload_async: all at once, else one at a
+ * time), SIGUSR2 the task workers only.
  */
 #include <signal.h>
 #include <stdatomic.h>
@@ -20,9 +21,10 @@
 #include "core/log_int.h"
 #include "process/supervisor.h"
 #include "server/server_int.h"
+#include "server/task_int.h"
 #include "swoole/error.h"
 
-#define GROUP_WORKER 0
+#define GROUP_WORKER SW__GROUP_WORKER
 
 static int slot_main(sw_sup_t *sup, int slot, void *arg)
 {
@@ -44,6 +46,10 @@ static void on_spawn(sw_sup_t *sup, int slot, pid_t pid, void *arg)
 {
     (void)sup;
     sw_server_t *srv = arg;
+    if (slot >= srv->o.worker_num) {
+        sw__task_on_spawn(srv, slot, pid);
+        return;
+    }
     atomic_store(&srv->shm_workers[slot].pid, (int32_t)pid);
 }
 
@@ -52,6 +58,10 @@ static void on_exit_cb(sw_sup_t *sup, int slot, const sw_process_status_t *st, u
 {
     (void)sup;
     sw_server_t *srv = arg;
+    if (slot >= srv->o.worker_num) {
+        sw__task_on_exit(srv, slot, st, flags);
+        return;
+    }
     sw__worker_shm_t *w = &srv->shm_workers[slot];
     /* Repair before the replacement starts (swoole/rfc#88): the dead process's connections
      * died with it, so its sessions go, and only its: in an async reload the next worker
@@ -68,6 +78,9 @@ static void on_exit_cb(sw_sup_t *sup, int slot, const sw_process_status_t *st, u
     }
     int32_t dead = (int32_t)st->pid;
     atomic_compare_exchange_strong(&w->pid, &dead, 0);
+    /* PROCESS: a worker that died holding its channels frees them for its replacement. */
+    dead = (int32_t)st->pid;
+    atomic_compare_exchange_strong(&w->reader, &dead, 0);
     bool abnormal = !(flags & SW_SUP_EXIT_EXPECTED) && (st->signal != 0 || st->exit_code != 0);
     if (abnormal) {
         if (srv->mode == SW_MODE_BASE) {
@@ -102,7 +115,15 @@ static void on_reload_done(sw_sup_t *sup, void *arg)
     SW_LOG_INFO(srv->log, "manager: reload done");
 }
 
+static int reload_groups(sw_server_t *srv, uint32_t mask);
+
 int sw__manager_reload(sw_server_t *srv)
+{
+    return reload_groups(srv, 1u << GROUP_WORKER | 1u << SW__GROUP_TASK);
+}
+
+/* SIGUSR1: event and task workers; SIGUSR2: task workers only. User processes never. */
+static int reload_groups(sw_server_t *srv, uint32_t mask)
 {
     if (!srv->sup) {
         return SW_ENOTSUP;
@@ -110,12 +131,13 @@ int sw__manager_reload(sw_server_t *srv)
     if (srv->shutdown_requested) {
         return SW_ESERVER_STATE;
     }
-    int rc = sw__sup_reload(srv->sup, 1u << GROUP_WORKER,
+    int rc = sw__sup_reload(srv->sup, mask,
                             srv->o.reload_async ? SW_SUP_RELOAD_ASYNC : SW_SUP_RELOAD_ROLLING);
     if (rc < 0) {
         SW_LOG_WARNING(srv->log, "manager: reload refused: %s", sw_strerror(rc));
     } else {
-        SW_LOG_INFO(srv->log, "manager: reloading %d workers", srv->o.worker_num);
+        SW_LOG_INFO(srv->log, "manager: reloading %s",
+                    mask & (1u << GROUP_WORKER) ? "workers and task workers" : "task workers");
     }
     return rc;
 }
@@ -133,7 +155,11 @@ static void manager_signal_cb(sw_signal_t *sig, int signum, void *arg)
         (void)sw__manager_reload(srv);
         break;
     case SIGUSR2:
-        SW_LOG_NOTICE(srv->log, "manager: SIGUSR2 ignored: no task workers");
+        if (srv->o.task_worker_num > 0) {
+            (void)reload_groups(srv, 1u << SW__GROUP_TASK);
+        } else {
+            SW_LOG_NOTICE(srv->log, "manager: SIGUSR2 ignored: no task workers");
+        }
         break;
     default:
         break;
@@ -192,6 +218,9 @@ int sw__manager_run(sw_server_t *srv)
         }
     }
     if (rc == 0) {
+        rc = sw__task_manager_setup(srv, sup);
+    }
+    if (rc == 0) {
         srv->sup = sup;
         atomic_store(&srv->shm->manager_pid, (int32_t)getpid());
         if (srv->h.on_manager_start) {
@@ -211,7 +240,7 @@ int sw__manager_run(sw_server_t *srv)
                 SW_LOG_ERROR(srv->log, "manager: loop failed: %s", sw_strerror(lr));
                 rc = lr;
                 /* The loop cannot watch the workers any more: end them here. */
-                for (int i = 0; i < srv->o.worker_num; i++) {
+                for (int i = 0; i < sw__sup_slot_count(sup); i++) {
                     (void)sw__sup_kill(sup, i, SIGKILL);
                     pid_t pid = sw__sup_pid(sup, i);
                     if (pid > 0) {
@@ -230,6 +259,7 @@ int sw__manager_run(sw_server_t *srv)
         SW_LOG_ERROR(srv->log, "manager: workers still alive at exit");
     }
     srv->sup = NULL;
+    sw__task_manager_cleanup(srv);
     sw__server_close_loop(srv, srv->master_loop);
     srv->master_loop = NULL;
     return rc;

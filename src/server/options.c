@@ -28,7 +28,8 @@ typedef enum {
     T_SECONDS,
     T_STRING,
     T_LOGLEVEL,
-    T_CPULIST
+    T_CPULIST,
+    T_CHARS /* a char array field (copied, NUL-terminated, must fit) */
 } opt_type_t;
 
 typedef struct {
@@ -70,6 +71,10 @@ static const opt_t server_opts[] = {
     {"chroot", T_STRING, SRV(chroot), 0, 0},
     {"open_cpu_affinity", T_BOOL, SRV(open_cpu_affinity), 0, 1},
     {"cpu_affinity_ignore", T_CPULIST, SRV(cpu_affinity_ignore), 0, 0},
+    {"task_ipc_mode", T_INT, SRV(task_ipc_mode), 1, 3},
+    {"message_queue_key", T_INT, SRV(message_queue_key), 0, 2147483647.0},
+    {"task_max_request", T_UINT, SRV(task_max_request), 0, 4294967295.0},
+    {"task_tmpdir", T_CHARS, SRV(task_tmpdir), 0, 200},
 };
 
 /* Port options; the index of an entry is its bit in sw_port_t.own_mask. */
@@ -249,6 +254,10 @@ static int check_field(const opt_t *o, const void *base)
     if (o->type == T_STRING || o->type == T_CPULIST || o->type == T_BOOL) {
         return 0;
     }
+    if (o->type == T_CHARS) {
+        return strnlen((const char *)base + o->off, o->size) <= (size_t)o->max ? 0
+                                                                               : SW_EOPTION_VALUE;
+    }
     double v = get_num(o, base);
     if (!(v >= o->min && v <= dyn_max(o))) {
         return SW_EOPTION_VALUE;
@@ -411,6 +420,13 @@ int sw__options_set(sw_server_t *srv, const char *name, const char *value)
     if (o) {
         if (o->type == T_STRING) {
             return set_string(srv, o, value);
+        }
+        if (o->type == T_CHARS) {
+            if (strlen(value) > (size_t)o->max) {
+                return SW_EOPTION_VALUE;
+            }
+            strcpy((char *)&srv->o + o->off, value);
+            return 0;
         }
         if (o->type == T_CPULIST) {
             return parse_cpulist(value, srv->o.cpu_affinity_ignore,

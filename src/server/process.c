@@ -1,6 +1,8 @@
 /*
  * PROCESS mode: the master process does all socket IO, worker processes run the user's
- * callbacks; they talk over the ipc bus (src/ipc/ipc.h).
+ * callbacks; they talk over the ipc bus (src/ipc/ipc.h). This file is the master side, shared
+ * with THREAD mode (thread.c: worker threads instead of the manager and its processes; memory
+ * channels instead of socketpairs); the worker side is proc_worker.c (proc_int.h).
  *
  *   master (the process that called sw_server_start)
  *     main thread      master loop: accepts on every port, hands each new socket to reactor
@@ -26,7 +28,12 @@
  * enable_unsafe_event (to any worker: no order with the data). Mode 5: as mode 2 until the
  * connection is bound (sw_server_bind in a worker is forwarded to the reactor thread, in
  * order with that worker's other requests), then uid modulo worker_num; close goes to the
- * worker of the connection's last dispatch.
+ * worker of the connection's last dispatch. A user dispatch function (o.dispatch_func) is
+ * asked first about every connect, message and close (user_pick); its choice at connect
+ * becomes the connection's worker. Datagram ports: proc_dgram.c.
+ *
+ * Replies to a worker's requests that need one (connection_info, heartbeat, sendwait:
+ * proc_query.c) go on a reply channel per worker (rch[w]), written by every reactor thread.
  *
  * Backpressure: when a reactor thread's queue towards a worker reaches its high watermark,
  * the reactor pauses reading every connection feeding that worker (all of its connections in
@@ -47,52 +54,12 @@
 #include "core/log_int.h"
 #include "ipc/ipc.h"
 #include "process/process_int.h"
-#include "server/server_int.h"
+#include "server/proc_int.h"
+#include "server/task_int.h"
 #include "swoole/error.h"
 #include "swoole/timer.h"
 
-/* worker -> reactor: sw_server_bind (payload: the uid, 8 bytes). */
-#define IPC_BIND (SW_IPC_TYPE_USER + 1)
-
-typedef struct rthread_s rthread_t;
-
-typedef struct sw__proc_s {
-    int nw, nr;
-    sw_ipc_channel_t **ch; /* [nw * nr], index w * nr + r */
-    size_t max_message;
-    pid_t manager;
-    /* master */
-    rthread_t *rt;
-    int nstarted;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int nready;
-    _Atomic int nfinished;
-    sw_io_t *acc;
-    int nacc;
-    uint64_t accept_retry_timer;
-    uint64_t watch_timer;
-    int failed; /* the manager ended on its own: the error sw_server_start returns */
-    uint64_t wait_timer;
-    uint64_t wait_deadline;
-    bool manager_gone;
-    bool reactors_stopping;
-    /* worker */
-    sw_ipc_endpoint_t **wep; /* [nr] */
-    pthread_t wthread;
-} sw__proc_t;
-
-struct rthread_s {
-    sw__proc_t *pr;
-    sw_server_t *srv;
-    int id;
-    pthread_t th;
-    sw_loop_t *loop;
-    sw__reactor_t *r;
-    sw_ipc_endpoint_t **ep; /* [nw] */
-    unsigned rr;
-    int rc;
-};
+typedef sw__rthread_t rthread_t;
 
 typedef struct {
     rthread_t *rt;
@@ -167,11 +134,46 @@ static int to_worker(rthread_t *rt, int w, int type, uint64_t sid, uint32_t ext,
     return rc;
 }
 
+/* The user dispatch function's choice for an event (c NULL for CLOSE), or -1. */
+static int user_pick(rthread_t *rt, sw__conn_t *c, sw_dispatch_event_t ev, uint64_t sid,
+                     const char *data, size_t len)
+{
+    sw_server_t *srv = rt->srv;
+    if (!srv->o.dispatch_func) {
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    sw_dispatch_info_t info = {.event = ev,
+                               .session = sid,
+                               .fd = -1,
+                               .reactor_id = rt->id,
+                               .worker_num = rt->pr->nw,
+                               .data = data,
+                               .len = len};
+    if (c) {
+        socklen_t sl = sizeof(ss);
+        info.fd = c->io.fd;
+        info.port = sw__conn_port(rt->r, c);
+        if (getpeername(c->io.fd, (struct sockaddr *)&ss, &sl) == 0) {
+            info.addr = (const struct sockaddr *)&ss;
+            info.addrlen = sl;
+        }
+    }
+    int w = srv->o.dispatch_func(srv, &info, srv->o.dispatch_arg);
+    if (w >= rt->pr->nw) {
+        SW_LOG_NOTICE(srv->log, "reactor %d: dispatch_func returned worker %d of %d: ignored",
+                      rt->id, w, rt->pr->nw);
+        return -1;
+    }
+    return w < 0 ? -1 : w;
+}
+
 static void p_connect(sw__reactor_t *r, sw__conn_t *c)
 {
     rthread_t *rt = r->sink_arg;
     sw_server_t *srv = r->srv;
     int nw = rt->pr->nw;
+    int u = user_pick(rt, c, SW_DISPATCH_CONNECT, c->session, NULL, 0);
     switch (srv->o.dispatch_mode) {
     case 4:
         c->worker = (int16_t)(ip_hash(c->io.fd) % nw);
@@ -180,12 +182,16 @@ static void p_connect(sw__reactor_t *r, sw__conn_t *c)
     case 3:
         c->worker = -1;
         if (srv->o.enable_unsafe_event) {
-            (void)to_worker(rt, pick_worker(rt), SW_IPC_CONNECT, c->session, 0, NULL, 0);
+            (void)to_worker(rt, u >= 0 ? u : pick_worker(rt), SW_IPC_CONNECT, c->session, 0, NULL,
+                            0);
         }
         return;
     default:
         c->worker = (int16_t)(c->io.fd % nw);
         break;
+    }
+    if (u >= 0) {
+        c->worker = (int16_t)u;
     }
     (void)to_worker(rt, c->worker, SW_IPC_CONNECT, c->session, 0, NULL, 0);
 }
@@ -193,7 +199,10 @@ static void p_connect(sw__reactor_t *r, sw__conn_t *c)
 static void p_message(sw__reactor_t *r, sw__conn_t *c, const char *data, size_t len)
 {
     rthread_t *rt = r->sink_arg;
-    int w = c->worker >= 0 ? c->worker : pick_worker(rt);
+    int w = user_pick(rt, c, SW_DISPATCH_DATA, c->session, data, len);
+    if (w < 0) {
+        w = c->worker >= 0 ? c->worker : pick_worker(rt);
+    }
     if (to_worker(rt, w, SW_IPC_DATA, c->session, 0, data, len) < 0) {
         /* Refused at the hard cap (or the channel failed): the message cannot be delivered
          * in order any more, so the connection ends. */
@@ -208,10 +217,13 @@ static void p_close(sw__reactor_t *r, uint64_t session, int reactor_id, int work
         /* Shutdown: the workers have stopped before the reactors close what is left. */
         return;
     }
-    if (worker < 0) {
-        if (!r->srv->o.enable_unsafe_event) {
-            return;
-        }
+    if (worker < 0 && !r->srv->o.enable_unsafe_event) {
+        return;
+    }
+    int u = user_pick(rt, NULL, SW_DISPATCH_CLOSE, session, NULL, 0);
+    if (u >= 0) {
+        worker = u;
+    } else if (worker < 0) {
         worker = pick_worker(rt);
     }
     (void)to_worker(rt, worker, SW_IPC_CLOSE, session, reactor_id < 0 ? 1u : 0u, NULL, 0);
@@ -251,7 +263,9 @@ typedef struct {
 static void bp_one(sw__reactor_t *r, sw__conn_t *c, void *arg)
 {
     const bp_t *bp = arg;
-    if (!(c->flags & SW__C_ACTIVE) || (c->worker >= 0 && c->worker != bp->w)) {
+    /* With a user dispatch function any connection may feed any worker. */
+    if (!(c->flags & SW__C_ACTIVE) ||
+        (c->worker >= 0 && c->worker != bp->w && !r->srv->o.dispatch_func)) {
         return;
     }
     if (bp->pause && !(c->flags & SW__C_PAUSED)) {
@@ -322,7 +336,13 @@ static void r_msg(sw_ipc_endpoint_t *ep, const sw_ipc_header_t *h, const void *d
                                           : sw_server_resume(srv, h->session);
         break;
     }
-    case IPC_BIND: {
+    case SW__IPC_QUERY:
+        sw__query_serve(rt, h, data, len);
+        break;
+    case SW__IPC_FRAMING: /* framing.c: the worker answered an upgrade request */
+        rc = sw__session_op(srv, h->session, SW__OP_FRAMING, data, len);
+        break;
+    case SW__IPC_BIND: {
         int owner = -1, fd = -1;
         sw__conn_t *c = NULL;
         uint64_t uid = 0;
@@ -370,6 +390,11 @@ static void r_msg(sw_ipc_endpoint_t *ep, const sw_ipc_header_t *h, const void *d
     sw__reactor_leave(rt->r);
 }
 
+void sw__proc_reactor_msg(sw__rthread_t *rt, const sw_ipc_header_t *h, const void *data, size_t len)
+{
+    r_msg(NULL, h, data, len, rt);
+}
+
 static void *rthread_main(void *arg)
 {
     rthread_t *rt = arg;
@@ -388,8 +413,19 @@ static void *rthread_main(void *arg)
     }
     if (rc == 0) {
         rt->ep = sw__calloc((size_t)pr->nw, sizeof(*rt->ep));
+        rt->rep = sw__calloc((size_t)pr->nw, sizeof(*rt->rep));
         ctx = sw__calloc((size_t)pr->nw, sizeof(*ctx));
-        rc = rt->ep && ctx ? 0 : SW_ENOMEM;
+        rc = rt->ep && rt->rep && ctx ? 0 : SW_ENOMEM;
+    }
+    for (int w = 0; rc == 0 && w < pr->nw; w++) {
+        /* Replies to worker w's requests (proc_query.c): send only. */
+        sw_ipc_endpoint_options_t eo;
+        sw__ipc_endpoint_options_init(&eo);
+        eo.sender_id = (uint16_t)rt->id;
+        eo.max_message = pr->max_message;
+        eo.log = srv->log;
+        eo.name = "reactor reply";
+        rc = sw__ipc_endpoint_create(&rt->rep[w], pr->rch[w], 0, rt->loop, &eo);
     }
     for (int w = 0; rc == 0 && w < pr->nw; w++) {
         sw_ipc_endpoint_options_t eo;
@@ -419,6 +455,9 @@ static void *rthread_main(void *arg)
             sw__ipc_set_data(rt->ep[w], &ctx[w]);
         }
     }
+    if (rc == 0) {
+        rc = sw__dgram_reactor_start(rt);
+    }
     pthread_mutex_lock(&pr->mu);
     rt->rc = rc;
     pr->nready++;
@@ -436,10 +475,18 @@ static void *rthread_main(void *arg)
     for (int i = 0; rt->loop && i < 4; i++) {
         (void)sw_loop_run(rt->loop, SW_RUN_NOWAIT);
     }
+    sw__query_reactor_free(rt);
+    sw__dgram_reactor_free(rt);
     for (int w = 0; rt->ep && w < pr->nw; w++) {
         if (rt->ep[w]) {
             (void)sw__ipc_flush(rt->ep[w], 100);
             (void)sw__ipc_endpoint_destroy(rt->ep[w]);
+        }
+    }
+    for (int w = 0; rt->rep && w < pr->nw; w++) {
+        if (rt->rep[w]) {
+            (void)sw__ipc_flush(rt->rep[w], 100);
+            (void)sw__ipc_endpoint_destroy(rt->rep[w]);
         }
     }
     if (rt->r) {
@@ -451,6 +498,8 @@ static void *rthread_main(void *arg)
     }
     sw__free(rt->ep);
     rt->ep = NULL;
+    sw__free(rt->rep);
+    rt->rep = NULL;
     sw__free(ctx);
     atomic_fetch_add(&pr->nfinished, 1);
     return NULL;
@@ -493,6 +542,9 @@ static void accept_retry_cb(sw_loop_t *loop, uint64_t id, void *arg)
     sw__proc_t *pr = srv->proc;
     pr->accept_retry_timer = 0;
     for (int i = 0; i < pr->nacc && !srv->shutdown_requested; i++) {
+        if (!srv->ports[i]->stream) {
+            continue;
+        }
         (void)sw_io_start(&pr->acc[i], SW_EVENT_READ);
     }
 }
@@ -547,7 +599,9 @@ static void unlisten(sw_server_t *srv)
 {
     sw__proc_t *pr = srv->proc;
     for (int i = 0; i < pr->nacc; i++) {
-        (void)sw_io_stop(&pr->acc[i]);
+        if (srv->ports[i]->stream) {
+            (void)sw_io_stop(&pr->acc[i]);
+        }
     }
 }
 
@@ -556,6 +610,7 @@ static void unlisten(sw_server_t *srv)
 static void stop_reactor_cb(sw_loop_t *loop, void *arg)
 {
     rthread_t *rt = arg;
+    sw__dgram_reactor_stop(rt);
     sw_loop_update_time(loop);
     sw__reactor_stop(rt->r, sw_loop_now(loop) + (uint64_t)(rt->srv->o.max_wait_time * 900));
 }
@@ -568,6 +623,19 @@ static void wait_cb(sw_loop_t *loop, uint64_t id, void *arg)
     (void)id;
     sw_server_t *srv = arg;
     sw__proc_t *pr = srv->proc;
+    if (!pr->manager_gone && pr->threads) {
+        if (!sw__thread_workers_done(srv)) {
+            sw_loop_update_time(loop);
+            if (!pr->wait_warned && sw_loop_now(loop) > pr->wait_deadline) {
+                /* A thread cannot be killed: the master waits for the callback to return. */
+                SW_LOG_ERROR(srv->log, "master: a worker thread did not stop within "
+                                       "max_wait_time; still waiting for it");
+                pr->wait_warned = true;
+            }
+            return;
+        }
+        pr->manager_gone = true;
+    }
     if (!pr->manager_gone) {
         sw_process_status_t st;
         pid_t r = sw__process_reap(pr->manager, &st);
@@ -624,7 +692,9 @@ void sw__process_begin_shutdown(sw_server_t *srv)
 {
     sw__proc_t *pr = srv->proc;
     unlisten(srv);
-    if (pr->manager > 0) {
+    if (pr->threads) {
+        sw__thread_workers_stop(srv);
+    } else if (pr->manager > 0) {
         (void)kill(pr->manager, SIGTERM);
     } else {
         pr->manager_gone = true;
@@ -637,9 +707,25 @@ void sw__process_begin_shutdown(sw_server_t *srv)
     }
 }
 
+static void thread_reload_cb(sw_loop_t *loop, void *arg)
+{
+    (void)loop;
+    sw_server_t *srv = arg;
+    if (!srv->shutdown_requested) {
+        (void)sw__thread_reload(srv);
+    }
+}
+
 int sw__process_reload(sw_server_t *srv)
 {
     sw__proc_t *pr = srv->proc;
+    if (pr->threads) {
+        /* Any thread (a worker thread too): the master's main thread does it. */
+        if (atomic_load(&srv->state) != SW__S_RUNNING) {
+            return SW_ESERVER_STATE;
+        }
+        return sw_loop_post(srv->master_loop, thread_reload_cb, srv);
+    }
     if (srv->shutdown_requested) {
         return SW_ESERVER_STATE;
     }
@@ -654,6 +740,8 @@ static void master_signal_cb(sw_signal_t *sig, int signum, void *arg)
         (void)sw__process_reload(srv);
     } else if (signum == SIGTERM || signum == SIGINT) {
         sw__server_begin_shutdown(srv);
+    } else if (signum == SIGUSR2) {
+        sw__task_master_signal(srv, signum);
     }
 }
 
@@ -666,6 +754,13 @@ static void channels_destroy(sw__proc_t *pr)
     }
     sw__free(pr->ch);
     pr->ch = NULL;
+    for (int i = 0; pr->rch && i < pr->nw; i++) {
+        if (pr->rch[i]) {
+            (void)sw__ipc_channel_destroy(pr->rch[i]);
+        }
+    }
+    sw__free(pr->rch);
+    pr->rch = NULL;
 }
 
 static void proc_free(sw_server_t *srv)
@@ -677,7 +772,7 @@ static void proc_free(sw_server_t *srv)
     channels_destroy(pr);
     sw__free(pr->rt);
     sw__free(pr->acc);
-    sw__free(pr->wep);
+    sw__thread_workers_free(srv);
     pthread_mutex_destroy(&pr->mu);
     pthread_cond_destroy(&pr->cv);
     sw__free(pr);
@@ -715,7 +810,10 @@ static int master_run(sw_server_t *srv)
         rt->pr = pr;
         rt->srv = srv;
         rt->id = i;
-        int e = pthread_create(&rt->th, NULL, rthread_main, rt);
+        int e = -SW_FAULT("thread", SW_EAGAIN);
+        if (e == 0) {
+            e = pthread_create(&rt->th, NULL, rthread_main, rt);
+        }
         if (e != 0) {
             rc = -e;
             break;
@@ -730,14 +828,22 @@ static int master_run(sw_server_t *srv)
     for (int i = 0; rc == 0 && i < pr->nstarted; i++) {
         rc = pr->rt[i].rc;
     }
+    if (rc == 0 && pr->threads) {
+        /* THREAD: the workers start once the reactor threads (their peers) are ready. */
+        rc = sw__thread_workers_start(srv);
+    }
     for (int i = 0; rc == 0 && i < srv->nports; i++) {
+        if (!srv->ports[i]->stream) {
+            pr->nacc = i + 1; /* read by a reactor thread (proc_dgram.c) */
+            continue;
+        }
         rc = sw_io_init(srv->master_loop, &pr->acc[i], srv->ports[i]->fd, accept_cb, srv);
         if (rc == 0) {
             rc = sw_io_start(&pr->acc[i], SW_EVENT_READ);
         }
         pr->nacc = i + 1;
     }
-    if (rc == 0) {
+    if (rc == 0 && !pr->threads) {
         rc = sw_timer_tick(srv->master_loop, 100, watch_cb, srv, &pr->watch_timer);
     }
     if (rc == 0) {
@@ -757,6 +863,10 @@ static int master_run(sw_server_t *srv)
     if (!pr->manager_gone || !pr->reactors_stopping) {
         /* Failed start (or the loop failed): end everything here. */
         unlisten(srv);
+        if (pr->threads) {
+            sw__thread_workers_join(srv);
+            pr->manager_gone = true;
+        }
         if (!pr->manager_gone && pr->manager > 0) {
             (void)kill(pr->manager, SIGKILL);
             (void)sw_process_wait(pr->manager, 1, NULL);
@@ -786,7 +896,9 @@ static int master_run(sw_server_t *srv)
         pr->watch_timer = 0;
     }
     for (int i = 0; i < pr->nacc; i++) {
-        (void)sw_io_stop(&pr->acc[i]);
+        if (srv->ports[i]->stream) {
+            (void)sw_io_stop(&pr->acc[i]);
+        }
     }
     for (int i = 0; i < srv->master_nsigs; i++) {
         sw_signal_stop(&srv->master_sigs[i]);
@@ -797,14 +909,9 @@ static int master_run(sw_server_t *srv)
     return rc < 0 ? rc : pr->failed;
 }
 
-static int process_start(sw_server_t *srv)
+int sw__proc_start(sw_server_t *srv)
 {
-    for (int i = 0; i < srv->nports; i++) {
-        if (!srv->ports[i]->stream) {
-            SW_LOG_ERROR(srv->log, "server: PROCESS mode: datagram ports are not supported yet");
-            return SW_ENOTSUP;
-        }
-    }
+    bool threads = srv->mode == SW_MODE_THREAD;
     sw__proc_t *pr = sw__calloc(1, sizeof(*pr));
     if (!pr) {
         return SW_ENOMEM;
@@ -812,6 +919,8 @@ static int process_start(sw_server_t *srv)
     pthread_mutex_init(&pr->mu, NULL);
     pthread_cond_init(&pr->cv, NULL);
     srv->proc = pr;
+    pr->threads = threads;
+    pr->reload_next = -1;
     pr->nw = srv->o.worker_num;
     pr->nr = srv->o.reactor_num > 0 ? srv->o.reactor_num : 1;
     pr->max_message = max_message(srv);
@@ -820,11 +929,29 @@ static int process_start(sw_server_t *srv)
     if (!pr->ch) {
         rc = SW_ENOMEM;
     }
+    sw_ipc_channel_options_t co;
+    sw__ipc_channel_options_init(&co);
+    co.kind = threads ? SW_IPC_MEMORY : SW_IPC_SOCKET;
     for (int i = 0; rc == 0 && i < pr->nw * pr->nr; i++) {
-        rc = sw__ipc_channel_create(&pr->ch[i], NULL);
+        rc = sw__ipc_channel_create(&pr->ch[i], &co);
+    }
+    pr->rch = rc == 0 ? sw__calloc((size_t)pr->nw, sizeof(*pr->rch)) : NULL;
+    if (rc == 0 && !pr->rch) {
+        rc = SW_ENOMEM;
+    }
+    for (int i = 0; rc == 0 && i < pr->nw; i++) {
+        rc = sw__ipc_channel_create(&pr->rch[i], &co);
     }
     if (rc < 0) {
         SW_LOG_ERROR(srv->log, "server: ipc channels: %s", sw_strerror(rc));
+        proc_free(srv);
+        return rc;
+    }
+    if (threads) {
+        rc = master_run(srv);
+        if (srv->started && srv->h.on_shutdown) {
+            srv->h.on_shutdown(srv, srv->arg);
+        }
         proc_free(srv);
         return rc;
     }
@@ -845,6 +972,9 @@ static int process_start(sw_server_t *srv)
     for (int i = 0; i < pr->nw * pr->nr; i++) {
         (void)sw__ipc_channel_close_side(pr->ch[i], 1);
     }
+    for (int i = 0; i < pr->nw; i++) {
+        (void)sw__ipc_channel_close_side(pr->rch[i], 1);
+    }
     rc = master_run(srv);
     if (srv->started && srv->h.on_shutdown) {
         srv->h.on_shutdown(srv, srv->arg);
@@ -853,264 +983,13 @@ static int process_start(sw_server_t *srv)
     return rc;
 }
 
-/* ---- worker process ------------------------------------------------------------------------ */
-
-static void w_stop(sw_server_t *srv, sw__worker_t *w, const char *why)
+static int process_start(sw_server_t *srv)
 {
-    if (w->stopping) {
-        return;
-    }
-    w->stopping = true;
-    SW_LOG_DEBUG(srv->log, "worker %d: stopping (%s)", w->id, why);
-    sw_loop_stop(w->loop);
-}
-
-static void w_msg(sw_ipc_endpoint_t *ep, const sw_ipc_header_t *h, const void *data, size_t len,
-                  void *arg)
-{
-    (void)ep;
-    sw_server_t *srv = arg;
-    sw__worker_t *w = srv->worker;
-    sw__worker_shm_t *ws = &srv->shm_workers[w->id];
-    atomic_store(&ws->busy, 1);
-    switch (h->type) {
-    case SW_IPC_CONNECT:
-        if (srv->h.on_connect) {
-            srv->h.on_connect(srv, h->session, h->reactor_id, srv->arg);
-        }
-        break;
-    case SW_IPC_DATA:
-        if (srv->o.discard_timeout_request && !sw_server_exists(srv, h->session)) {
-            SW_LOG_DEBUG(srv->log, "worker %d: data of closed session %llu dropped", w->id,
-                         (unsigned long long)h->session);
-            break;
-        }
-        atomic_fetch_add(&srv->shm->request_count, 1);
-        atomic_fetch_add(&ws->request_count, 1);
-        if (srv->h.on_receive) {
-            srv->h.on_receive(srv, h->session, h->reactor_id, data, len, srv->arg);
-        }
-        w->requests++;
-        if (w->max_request && w->requests >= w->max_request) {
-            w_stop(srv, w, "max_request");
-        }
-        break;
-    case SW_IPC_CLOSE:
-        if (srv->h.on_close) {
-            srv->h.on_close(srv, h->session, h->ext ? -1 : h->reactor_id, srv->arg);
-        }
-        break;
-    case SW_IPC_BUFFER_FULL:
-    case SW_IPC_BUFFER_EMPTY: {
-        sw_server_session_cb cb =
-            h->type == SW_IPC_BUFFER_FULL ? srv->h.on_buffer_full : srv->h.on_buffer_empty;
-        if (cb) {
-            cb(srv, h->session, h->reactor_id, srv->arg);
-        }
-        break;
-    }
-    default:
-        SW_LOG_WARNING(srv->log, "worker %d: unexpected message type %d", w->id, h->type);
-        break;
-    }
-    atomic_store(&ws->busy, 0);
-}
-
-static void w_signal_cb(sw_signal_t *sig, int signum, void *arg)
-{
-    (void)sig;
-    sw_server_t *srv = arg;
-    if (signum == SIGTERM) {
-        w_stop(srv, srv->worker, "SIGTERM");
-    }
-}
-
-int sw__process_worker_main(sw_server_t *srv, int worker_id)
-{
-    sw__proc_t *pr = srv->proc;
-    if (sw__server_worker_settings(srv, worker_id) < 0) {
-        return 1;
-    }
-    /* Only this worker's channels, and only their worker side, stay open here. */
-    for (int i = 0; i < pr->nw * pr->nr; i++) {
-        if (i / pr->nr != worker_id) {
-            (void)sw__ipc_channel_destroy(pr->ch[i]);
-            pr->ch[i] = NULL;
-        } else {
-            (void)sw__ipc_channel_close_side(pr->ch[i], 0);
-        }
-    }
-    sw__worker_t *w = sw__calloc(1, sizeof(*w));
-    pr->wep = sw__calloc((size_t)pr->nr, sizeof(*pr->wep));
-    if (!w || !pr->wep) {
-        sw__free(w);
-        return 1;
-    }
-    w->id = worker_id;
-    w->pid = getpid();
-    w->max_request = srv->o.max_request;
-    pr->wthread = pthread_self();
-    w->thread = pr->wthread;
-    sw_loop_options_t lo;
-    sw_loop_options_init(&lo);
-    lo.log = srv->log;
-    int rc = sw_loop_create(&w->loop, &lo);
-    if (rc < 0) {
-        SW_LOG_ERROR(srv->log, "worker %d: loop: %s", worker_id, sw_strerror(rc));
-        sw__free(w);
-        return 1;
-    }
-    static const int sigs[4] = {SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
-    for (int i = 0; i < 4 && rc == 0; i++) {
-        rc = sw_signal_init(w->loop, &w->sigs[i], w_signal_cb, srv);
-        if (rc == 0) {
-            rc = sw_signal_start(&w->sigs[i], sigs[i]);
-        }
-        if (rc == 0) {
-            w->nsigs = i + 1;
-        }
-    }
-    for (int r = 0; rc == 0 && r < pr->nr; r++) {
-        sw_ipc_endpoint_options_t eo;
-        sw__ipc_endpoint_options_init(&eo);
-        eo.sender_id = (uint16_t)worker_id;
-        eo.on_message = w_msg;
-        eo.arg = srv;
-        eo.max_message = pr->max_message;
-        eo.log = srv->log;
-        eo.name = "worker";
-        rc = sw__ipc_endpoint_create(&pr->wep[r], pr->ch[worker_id * pr->nr + r], 1, w->loop, &eo);
-    }
-    srv->worker = w;
-    if (rc == 0) {
-        sw__worker_shm_t *ws = &srv->shm_workers[worker_id];
-        atomic_store(&ws->pid, (int32_t)w->pid);
-        atomic_store(&ws->busy, 0);
-        if (srv->h.on_worker_start) {
-            srv->h.on_worker_start(srv, worker_id, srv->arg);
-        }
-        if (!w->stopping) {
-            int lr = sw_loop_run(w->loop, SW_RUN_DEFAULT);
-            if (lr < 0) {
-                SW_LOG_ERROR(srv->log, "worker %d: loop failed: %s", worker_id, sw_strerror(lr));
-                rc = lr;
-            }
-        }
-        if (srv->h.on_worker_stop) {
-            srv->h.on_worker_stop(srv, worker_id, srv->arg);
-        }
-    } else {
-        SW_LOG_ERROR(srv->log, "worker %d: cannot start: %s", worker_id, sw_strerror(rc));
-    }
-    /* Run what other threads posted, then make sure every reply has left. */
-    for (int i = 0; i < 4; i++) {
-        (void)sw_loop_run(w->loop, SW_RUN_NOWAIT);
-    }
-    for (int r = 0; r < pr->nr; r++) {
-        if (pr->wep[r]) {
-            (void)sw__ipc_flush(pr->wep[r], (int)(srv->o.max_wait_time * 1000));
-            (void)sw__ipc_endpoint_destroy(pr->wep[r]);
-            pr->wep[r] = NULL;
-        }
-    }
-    for (int i = 0; i < w->nsigs; i++) {
-        sw_signal_stop(&w->sigs[i]);
-    }
-    sw__server_close_loop(srv, w->loop);
-    srv->worker = NULL;
-    sw__free(w);
-    return rc < 0 ? 1 : 0;
-}
-
-/* ---- forward: a worker's request to the reactor thread owning the session -------------- */
-
-typedef struct {
-    sw_server_t *srv;
-    int owner;
-    uint64_t sid;
-    int op;
-    size_t len;
-    char data[];
-} fwd_t;
-
-static int fwd_send(sw_server_t *srv, int owner, uint64_t sid, int op, const void *data, size_t len)
-{
-    sw__proc_t *pr = srv->proc;
-    sw_ipc_header_t h = {
-        .session = sid, .reactor_id = (uint16_t)owner, .worker_id = (uint16_t)srv->worker->id};
-    switch (op) {
-    case SW__OP_SEND:
-        h.type = SW_IPC_SEND;
-        break;
-    case SW__OP_SENDFILE:
-        h.type = SW_IPC_SENDFILE;
-        break;
-    case SW__OP_CLOSE:
-    case SW__OP_RESET:
-        h.type = SW_IPC_CLOSE;
-        h.ext = op == SW__OP_RESET;
-        break;
-    case SW__OP_PAUSE:
-        h.type = SW_IPC_PAUSE_RECV;
-        break;
-    case SW__OP_RESUME:
-        h.type = SW_IPC_RESUME_RECV;
-        break;
-    case SW__OP_BIND:
-        h.type = IPC_BIND;
-        break;
-    default:
-        return SW_EINVAL;
-    }
-    int rc = sw__ipc_send(pr->wep[owner], &h, data, len);
-    return rc == SW_EAGAIN ? SW_EOVERFLOW_OUTPUT : rc;
-}
-
-static void fwd_cb(sw_loop_t *loop, void *arg)
-{
-    (void)loop;
-    fwd_t *f = arg;
-    if (f->srv->worker) {
-        int rc = fwd_send(f->srv, f->owner, f->sid, f->op, f->data, f->len);
-        if (rc < 0) {
-            SW_LOG_NOTICE(f->srv->log, "session %llu: request from another thread dropped: %s",
-                          (unsigned long long)f->sid, sw_strerror(rc));
-        }
-    }
-    sw__free(f);
-}
-
-static int process_forward(sw_server_t *srv, int owner, uint64_t sid, int op, const void *data,
-                           size_t len)
-{
-    sw__proc_t *pr = srv->proc;
-    if (!pr || !srv->worker || !pr->wep || owner < 0 || owner >= pr->nr) {
-        return SW_ENOT_WORKER;
-    }
-    if (pthread_equal(pr->wthread, pthread_self())) {
-        return fwd_send(srv, owner, sid, op, data, len);
-    }
-    fwd_t *f = sw__malloc(sizeof(*f) + len);
-    if (!f) {
-        return SW_ENOMEM;
-    }
-    f->srv = srv;
-    f->owner = owner;
-    f->sid = sid;
-    f->op = op;
-    f->len = len;
-    if (len) {
-        memcpy(f->data, data, len);
-    }
-    int rc = sw_loop_post(srv->worker->loop, fwd_cb, f);
-    if (rc < 0) {
-        sw__free(f);
-    }
-    return rc;
+    return sw__proc_start(srv);
 }
 
 const sw__mode_ops_t sw__mode_process = {
     .name = "process",
     .start = process_start,
-    .forward = process_forward,
+    .forward = sw__proc_forward,
 };

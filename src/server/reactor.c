@@ -32,6 +32,7 @@
 #include "core/alloc.h"
 #include "core/fault.h"
 #include "core/log_int.h"
+#include "server/framing.h"
 #include "server/server_int.h"
 #include "swoole/error.h"
 #include "swoole/timer.h"
@@ -282,7 +283,7 @@ void sw__conn_update_events(sw__reactor_t *r, sw__conn_t *c)
 {
     (void)r;
     int ev = 0;
-    if ((c->flags & SW__C_ACTIVE) && !(c->flags & SW__C_PAUSED)) {
+    if ((c->flags & SW__C_ACTIVE) && !(c->flags & (SW__C_PAUSED | SW__C_HOLD))) {
         ev |= SW_EVENT_READ;
     }
     if (c->flags & SW__C_WRITING) {
@@ -383,17 +384,26 @@ static bool still(const sw__conn_t *c, uint64_t sid)
 
 /* Frames and delivers messages from data[0..len). Returns the bytes consumed, or SIZE_MAX
  * when the connection was closed or is no longer this session (nothing more may be touched).
- * `*want` is the framer's hint when it stopped for lack of bytes (0 otherwise). */
+ * `*want` is the framer's hint when it stopped for lack of bytes (0 otherwise). The framing
+ * mode (framing.c) is read before each message: a callback may switch it (a WebSocket
+ * handshake accepted in BASE mode), and the bytes after the switch are framed the new way. */
 static size_t deliver(sw__reactor_t *r, sw__conn_t *c, uint64_t sid, sw_framer_t *fr,
                       const char *data, size_t len, size_t *want)
 {
     const sw_protocol_t *proto = &sw__conn_port(r, c)->eff.protocol;
     size_t pos = 0;
     *want = 0;
-    while (pos < len && !(c->flags & SW__C_PAUSED)) {
+    while (pos < len && !(c->flags & (SW__C_PAUSED | SW__C_HOLD))) {
         size_t n = 0;
-        int rr = sw_protocol_next(proto, fr, data + pos, len - pos, &n);
+        uint8_t mode = c->framing;
+        int rr = mode == SW__FRAMING_WS
+                     ? sw_protocol_next_websocket(proto, fr, data + pos, len - pos, &n)
+                     : sw_protocol_next(proto, fr, data + pos, len - pos, &n);
         if (rr < 0) {
+            if (mode == SW__FRAMING_WS) {
+                sw__conn_ws_fail(r, c, rr);
+                return SIZE_MAX;
+            }
             SW_LOG_WARNING(r->srv->log, "session %llu: %s (%s): connection closed",
                            (unsigned long long)sid, sw_err_name(rr), sw_strerror(rr));
             sw__conn_close(r, c, false, r->id);
@@ -401,13 +411,26 @@ static size_t deliver(sw__reactor_t *r, sw__conn_t *c, uint64_t sid, sw_framer_t
         }
         if (rr == 0) {
             *want = n;
+            if (fr->flags & SW_FRAMER_CONTINUE) {
+                fr->flags &= (uint8_t)~SW_FRAMER_CONTINUE;
+                sw__conn_continue(r, c);
+            }
             break;
+        }
+        if (mode == SW__FRAMING_PORT && (fr->flags & SW_FRAMER_UPGRADE)) {
+            /* An upgrade request on a WebSocket port: frame nothing after it until the worker
+             * has answered (sw__conn_framing releases the hold). */
+            c->flags |= SW__C_HOLD;
+            sw__conn_update_events(r, c);
         }
         r->sink->on_message(r, c, data + pos, n);
         if (!still(c, sid)) {
             return SIZE_MAX;
         }
         pos += n;
+        if (c->framing != mode) {
+            sw_framer_init(fr);
+        }
     }
     return pos;
 }
@@ -416,7 +439,7 @@ static size_t deliver(sw__reactor_t *r, sw__conn_t *c, uint64_t sid, sw_framer_t
 static void deliver_buffered(sw__reactor_t *r, sw__conn_t *c)
 {
     sw__ext_t *e = c->io.data;
-    if (!e || e->in.length == e->in.offset || (c->flags & SW__C_PAUSED)) {
+    if (!e || e->in.length == e->in.offset || (c->flags & (SW__C_PAUSED | SW__C_HOLD))) {
         return;
     }
     uint64_t sid = c->session;

@@ -67,6 +67,9 @@ static void op_run(sw_loop_t *loop, void *arg)
         case SW__OP_RESUME:
             rc = sw__conn_resume(r, c);
             break;
+        case SW__OP_FRAMING:
+            rc = sw__conn_framing(r, c, op->data, op->len);
+            break;
         }
     }
     if (rc < 0 && op->kind != SW__OP_PAUSE && op->kind != SW__OP_RESUME) {
@@ -95,7 +98,7 @@ static int locate(const sw_server_t *srv, uint64_t sid, sw__reactor_t **r, int *
         return rc;
     }
     *r = sw__server_local_reactor(srv, *owner);
-    if (!*r && !srv->worker) {
+    if (!*r && !sw__server_worker(srv)) {
         return SW_ENOT_WORKER;
     }
     return 0;
@@ -158,6 +161,8 @@ static int direct(sw__reactor_t *r, uint64_t sid, int fd, int kind, const void *
         return sw__conn_pause(r, c);
     case SW__OP_RESUME:
         return sw__conn_resume(r, c);
+    case SW__OP_FRAMING:
+        return sw__conn_framing(r, c, data, len);
     }
     return SW_EINVAL;
 }
@@ -180,6 +185,11 @@ static int session_op(sw_server_t *srv, uint64_t sid, int kind, const void *data
         return SW_EOVERFLOW_OUTPUT;
     }
     return post(r, sid, fd, kind, data, len, -1, 0, 0);
+}
+
+int sw__session_op(sw_server_t *srv, uint64_t sid, int kind, const void *data, size_t len)
+{
+    return session_op(srv, sid, kind, data, len);
 }
 
 int sw_server_send(sw_server_t *srv, uint64_t session, const void *data, size_t len)
@@ -274,14 +284,15 @@ int sw_server_sendwait(sw_server_t *srv, uint64_t session, const void *data, siz
     if (!srv || (!data && len > 0)) {
         return SW_EINVAL;
     }
-    if (srv->mode != SW_MODE_BASE) {
-        return SW_ENOTSUP;
-    }
     sw__reactor_t *r = NULL;
     int owner = -1, fd = -1;
     int rc = locate(srv, session, &r, &owner, &fd);
     if (rc < 0) {
         return rc;
+    }
+    if (!r && srv->mode != SW_MODE_BASE) {
+        /* A PROCESS/THREAD worker: the reactor thread sends it and answers once written. */
+        return sw__proc_query_sendwait(srv, owner, session, data, len, timeout_ms);
     }
     if (!r) {
         return SW_ENOTSUP;
@@ -329,7 +340,7 @@ int sw_server_bind(sw_server_t *srv, uint64_t session, uint64_t uid)
     }
     sw__reactor_t *r;
     sw__conn_t *c;
-    if (srv->mode == SW_MODE_PROCESS && srv->worker) {
+    if (srv->mode != SW_MODE_BASE && sw__server_worker(srv)) {
         /* The connection lives in the master: checked here in the directory, applied by the
          * reactor thread that owns it (in order with this worker's other requests). */
         int owner = -1, fd = -1;
@@ -356,12 +367,28 @@ int sw_server_connection_info(sw_server_t *srv, uint64_t session, sw_connection_
     if (!srv || !info) {
         return SW_EINVAL;
     }
-    sw__reactor_t *r;
+    sw__reactor_t *r = NULL;
     sw__conn_t *c;
-    int rc = local_conn(srv, session, &r, &c);
+    int owner = -1, fd = -1;
+    int rc = locate(srv, session, &r, &owner, &fd);
     if (rc < 0) {
         return rc;
     }
+    if (!r && srv->mode != SW_MODE_BASE) {
+        /* A PROCESS/THREAD worker: the reactor thread that owns it answers. */
+        return sw__proc_query_info(srv, owner, session, info);
+    }
+    rc = local_conn(srv, session, &r, &c);
+    if (rc < 0) {
+        return rc;
+    }
+    sw__conn_fill_info(r, c, info);
+    return 0;
+}
+
+void sw__conn_fill_info(sw__reactor_t *r, sw__conn_t *c, sw_connection_info_t *info)
+{
+    sw_server_t *srv = r->srv;
     memset(info, 0, sizeof(*info));
     const sw_port_t *p = sw__conn_port(r, c);
     const sw__ext_t *e = c->io.data;
@@ -395,7 +422,6 @@ int sw_server_connection_info(sw_server_t *srv, uint64_t session, sw_connection_
             info->remote_port = ntohs(a->sin6_port);
         }
     }
-    return 0;
 }
 
 int sw_server_connections(const sw_server_t *srv, uint64_t *cursor, uint64_t *out, size_t max)
@@ -418,10 +444,15 @@ int sw_server_heartbeat(sw_server_t *srv, bool close_them, uint64_t *out, size_t
     if (!srv || (!out && max > 0)) {
         return SW_EINVAL;
     }
-    if (!srv->worker || !srv->worker->reactor) {
+    sw__worker_t *w = sw__server_worker(srv);
+    if (w && !w->reactor && srv->mode != SW_MODE_BASE) {
+        /* A PROCESS/THREAD worker: every reactor thread scans the connections it feeds. */
+        return sw__proc_query_heartbeat(srv, close_them, out, max);
+    }
+    if (!w || !w->reactor) {
         return SW_ENOT_WORKER;
     }
-    sw__reactor_t *r = srv->worker->reactor;
+    sw__reactor_t *r = w->reactor;
     if (!on_loop(r)) {
         return SW_ELOOP_THREAD;
     }

@@ -17,6 +17,7 @@
 #include "core/alloc.h"
 #include "core/log_int.h"
 #include "server/server_int.h"
+#include "server/task_int.h"
 #include "swoole/error.h"
 #include "swoole/process.h"
 #include "swoole/timer.h"
@@ -56,6 +57,7 @@ void sw_server_options_init(sw_server_options_t *o)
     o->worker_num = cpus;
     o->reactor_num = cpus < 8 ? cpus : 8;
     o->dispatch_mode = 2;
+    o->task_ipc_mode = 1;
     int lim = nofile_limit();
     o->max_conn = lim < SW__DEFAULT_MAX_CONN ? lim : SW__DEFAULT_MAX_CONN;
     o->max_wait_time = 3.0;
@@ -77,7 +79,7 @@ int sw_server_create(sw_server_t **out, sw_server_mode_t mode)
     srv->mode = mode;
     srv->ops = mode == SW_MODE_BASE      ? &sw__mode_base
                : mode == SW_MODE_PROCESS ? &sw__mode_process
-                                         : NULL;
+                                         : &sw__mode_thread;
     atomic_init(&srv->state, SW__S_CREATED);
     sw_server_options_init(&srv->o);
     *out = srv;
@@ -98,6 +100,7 @@ int sw_server_destroy(sw_server_t *srv)
     }
     sw__free(srv->ports);
     sw__options_free_strings(srv);
+    sw__task_free(srv);
     sw_log_destroy(srv->own_log);
     sw__free(srv);
     return 0;
@@ -264,6 +267,11 @@ static int prepare(sw_server_t *srv)
         return r;
     }
     int lim = nofile_limit();
+    if (srv->mode == SW_MODE_BASE && srv->o.worker_num > 1) {
+        /* BASE: every worker is a process of its own, with its own open file limit. */
+        int64_t all = (int64_t)lim * srv->o.worker_num;
+        lim = all < SW__MAX_CONN_LIMIT ? (int)all : SW__MAX_CONN_LIMIT;
+    }
     if (srv->o.max_conn > lim) {
         SW_LOG_WARNING(srv->log,
                        "server: max_conn %d is above the open file limit (ulimit -n) %d: "
@@ -316,11 +324,14 @@ int sw_server_start(sw_server_t *srv)
     if (atomic_load(&srv->state) != SW__S_CREATED || srv->nports == 0) {
         return SW_ESERVER_STATE;
     }
-    if (!srv->ops || srv->o.task_worker_num > 0) {
+    if (!srv->ops) {
         return SW_ENOTSUP;
     }
     /* Configuration errors leave the server as it was: fix the option and start again. */
     int r = sw__options_check(&srv->o);
+    if (r == 0) {
+        r = sw__task_check(srv);
+    }
     for (int i = 0; r == 0 && i < srv->nports; i++) {
         r = sw__port_resolve(srv->ports[i]);
     }
@@ -390,6 +401,9 @@ int sw_server_reload(sw_server_t *srv)
     if (atomic_load(&srv->state) != SW__S_RUNNING || !srv->shm) {
         return SW_ESERVER_STATE;
     }
+    if (srv->mode == SW_MODE_THREAD) {
+        return srv->proc ? sw__process_reload(srv) : SW_ESERVER_STATE;
+    }
     pid_t manager = atomic_load(&srv->shm->manager_pid);
     if (manager <= 0) {
         return SW_ENOTSUP;
@@ -410,19 +424,44 @@ sw_loop_t *sw_server_loop(const sw_server_t *srv)
     if (!srv) {
         return NULL;
     }
-    if (srv->worker && srv->worker->loop) {
-        return srv->worker->loop;
+    sw__worker_t *w = sw__server_worker(srv);
+    if (w && w->loop) {
+        return w->loop;
     }
     return srv->is_master ? srv->master_loop : NULL;
 }
 
+/* THREAD mode: the worker of the calling worker thread. A thread belongs to at most one
+ * worker of one server at a time, so one pointer per thread is enough; the server is checked
+ * because several servers may run in one process. */
+static _Thread_local sw__worker_t *tl_worker;
+
+sw__worker_t *sw__server_worker(const sw_server_t *srv)
+{
+    if (srv->mode == SW_MODE_THREAD) {
+        sw__worker_t *w = tl_worker;
+        return w && w->srv == srv ? w : NULL;
+    }
+    return srv->worker;
+}
+
+void sw__server_set_worker(sw_server_t *srv, sw__worker_t *w)
+{
+    if (srv->mode == SW_MODE_THREAD) {
+        tl_worker = w;
+    } else {
+        srv->worker = w;
+    }
+}
+
 int sw__server_check_thread(const sw_server_t *srv)
 {
-    if (srv->worker && srv->worker->reactor) {
-        return pthread_equal(srv->worker->reactor->thread, pthread_self()) ? 0 : SW_ELOOP_THREAD;
+    sw__worker_t *w = sw__server_worker(srv);
+    if (w && w->reactor) {
+        return pthread_equal(w->reactor->thread, pthread_self()) ? 0 : SW_ELOOP_THREAD;
     }
-    if (srv->worker && srv->mode == SW_MODE_PROCESS) {
-        return pthread_equal(srv->worker->thread, pthread_self()) ? 0 : SW_ELOOP_THREAD;
+    if (w && (srv->mode != SW_MODE_BASE || !w->reactor)) {
+        return pthread_equal(w->thread, pthread_self()) ? 0 : SW_ELOOP_THREAD;
     }
     if (srv->is_master && srv->master_loop) {
         return pthread_equal(srv->master_thread, pthread_self()) ? 0 : SW_ELOOP_THREAD;
@@ -481,12 +520,14 @@ pid_t sw_server_manager_pid(const sw_server_t *srv)
 
 int sw_server_worker_id(const sw_server_t *srv)
 {
-    return srv && srv->worker ? srv->worker->id : -1;
+    sw__worker_t *w = srv ? sw__server_worker(srv) : NULL;
+    return w ? w->id : -1;
 }
 
 pid_t sw_server_worker_pid(const sw_server_t *srv)
 {
-    return srv && srv->worker ? srv->worker->pid : 0;
+    sw__worker_t *w = srv ? sw__server_worker(srv) : NULL;
+    return w ? w->pid : 0;
 }
 
 pid_t sw_server_get_worker_pid(const sw_server_t *srv, int worker_id)
@@ -497,7 +538,10 @@ pid_t sw_server_get_worker_pid(const sw_server_t *srv, int worker_id)
     if (!srv->shm) {
         return SW_ESERVER_STATE;
     }
-    if (worker_id < 0 || worker_id >= srv->shm->worker_num) {
+    if (worker_id >= srv->shm->worker_num) {
+        return sw__task_worker_pid(srv, worker_id); /* task workers, user processes */
+    }
+    if (worker_id < 0) {
         return SW_EWORKER_ID;
     }
     return atomic_load(&srv->shm_workers[worker_id].pid);
@@ -507,6 +551,11 @@ sw__reactor_t *sw__server_local_reactor(const sw_server_t *srv, int owner)
 {
     if (srv->worker && srv->worker->reactor && srv->worker->reactor->id == owner) {
         return srv->worker->reactor;
+    }
+    if (srv->mode == SW_MODE_THREAD && sw__server_worker(srv)) {
+        /* A THREAD-mode worker thread reaches the reactor threads over its channels (in
+         * order with its binds, with PROCESS's backpressure), as a PROCESS worker does. */
+        return NULL;
     }
     if (srv->proc && srv->is_master) {
         return sw__process_reactor(srv, owner);

@@ -51,6 +51,7 @@
 #define SW__READ_BUFFER_SIZE      ((size_t)64 << 10) /* per-reactor read buffer */
 #define SW__CORK_FLUSH_BYTES      ((size_t)64 << 10) /* corked bytes that force a flush */
 #define SW__OUT_CHUNK             ((size_t)8 << 10)  /* chunk size of output chains */
+#define SW__CORK_BUFFER           ((size_t)64 << 10) /* per-reactor cork buffer (output.c) */
 #define SW__ACCEPT_BATCH          64
 #define SW__DGRAM_BATCH           64
 #define SW__DGRAM_MAX             65536
@@ -74,6 +75,8 @@ typedef struct sw__dirent_s {
 
 #define SW__SID_CLAIM UINT64_MAX
 #define SW__DIR_FULL  0x1 /* output above the high watermark (cross-thread sends fail) */
+#define SW__DIR_WS    0x2 /* a WebSocket connection: its reactor switched it (framing.c) */
+#define SW__DIR_WSP   0x4 /* its worker accepted the handshake; the switch is on its way */
 
 /* Per-worker state in shared memory. Several processes can be "worker i" at once (an async
  * reload overlaps the old and the new one): each takes an incarnation number at its start
@@ -91,6 +94,9 @@ typedef struct sw__worker_shm_s {
     _Atomic uint64_t response_count;
     _Atomic uint64_t connection_num;
     _Atomic int32_t busy; /* PROCESS: 1 while a callback of the worker runs (dispatch_mode 3) */
+    /* PROCESS: the pid of the worker process using this worker's channels, 0 when none: a
+     * replacement waits for 0 before it reads or writes them (proc_worker.c). */
+    _Atomic int32_t reader;
 } sw__worker_shm_t;
 
 /* The server's shared region: this header, then workers[worker_num], then the directory. */
@@ -209,6 +215,7 @@ struct sw__conn_s {
     uint16_t port;         /* port index */
     uint16_t flags;        /* SW__C_* */
     int16_t worker;        /* PROCESS: the worker that gets this connection's events, or -1 */
+    uint8_t framing;       /* SW__FRAMING_*: how its input is cut (framing.c) */
 };
 
 #define SW__C_OPEN    0x001 /* the slot holds an open socket */
@@ -219,10 +226,13 @@ struct sw__conn_s {
 #define SW__C_FULL    0x020 /* on_buffer_full delivered, on_buffer_empty not yet */
 #define SW__C_CLOSING 0x040 /* closed by the server; output drains, then the socket closes */
 #define SW__C_RESUME  0x080 /* a delivery of buffered input is scheduled */
+#define SW__C_HOLD    0x100 /* framing stopped until the worker answers an upgrade request */
 #define SW__C_BOUND   0x200 /* sw_server_bind was called */
 #define SW__C_IPCWAIT 0x400 /* PROCESS: paused because its worker's channel is full */
 
-/* One queued output item: bytes (file_fd -1) or a range of an open file. */
+/* One queued output item: bytes (file_fd -1), bytes in the reactor's cork buffer (file_fd
+ * SW__OUT_CORK, the sw__ext_t's own item) or a range of an open file (file_fd >= 0). */
+#define SW__OUT_CORK (-2)
 typedef struct sw__out_s {
     struct sw__out_s *next;
     int file_fd;
@@ -240,6 +250,10 @@ struct sw__ext_s {
     size_t out_bytes;        /* bytes queued in memory */
     uint64_t close_deadline; /* CLOSING: reactor ms when the socket is reset anyway */
     sw__ext_t *next_free;
+    /* output.c: the item (always the queue's head when queued) whose bytes sit in the cork
+     * buffer of reactor cork_r: file_fd SW__OUT_CORK, file_off/file_left the span. */
+    sw__out_t cork;
+    sw__reactor_t *cork_r;
 };
 
 /* What a reactor does with connection events; BASE calls the user's handlers directly. */
@@ -321,6 +335,12 @@ struct sw__reactor_s {
     bool stopping;
     uint64_t stop_deadline; /* reactor ms */
     uint64_t epoch_ms;      /* loop time when the reactor started (conn clocks are relative) */
+
+    /* output.c: corked bytes of connections whose queue was empty, written from here when
+     * the dirty list is flushed; bump-allocated, reused once no span is left (cork_live). */
+    size_t cork_used;
+    size_t cork_live;
+    char cork_buf[SW__CORK_BUFFER];
 };
 
 #define SW__PAGE_SHIFT 8
@@ -413,6 +433,7 @@ typedef struct sw__mode_ops_s {
 
 extern const sw__mode_ops_t sw__mode_base;
 extern const sw__mode_ops_t sw__mode_process;
+extern const sw__mode_ops_t sw__mode_thread;
 
 /* Operations on a session (posted across threads; forwarded across processes). */
 #define SW__OP_SEND     1
@@ -422,6 +443,7 @@ extern const sw__mode_ops_t sw__mode_process;
 #define SW__OP_PAUSE    5
 #define SW__OP_RESUME   6
 #define SW__OP_BIND     7 /* PROCESS worker -> reactor: data is the uid (8 bytes) */
+#define SW__OP_FRAMING  8 /* data: [mode byte][bytes sent first]; framing.c */
 
 /* The state of a worker inside its own process. */
 typedef struct sw__worker_s {
@@ -435,6 +457,11 @@ typedef struct sw__worker_s {
     pthread_t thread; /* PROCESS worker: its loop's thread (BASE: reactor->thread) */
     uint64_t requests;
     unsigned max_request; /* with its grace applied */
+    sw_server_t *srv;
+    struct sw_ipc_endpoint_s **wep; /* PROCESS/THREAD: [reactor_num], to each reactor thread */
+    struct sw_ipc_endpoint_s *rep;  /* PROCESS/THREAD: replies to its requests (no loop) */
+    uint64_t next_req;              /* PROCESS/THREAD: the last request id */
+    void *pending;                  /* PROCESS/THREAD: the request being waited for */
 } sw__worker_t;
 
 /* Server states. */
@@ -466,7 +493,8 @@ struct sw_server_s {
     sw__dirent_t *shm_dir;         /* [dir_mask + 1], inside the mapping */
     sw_loop_t *master_loop;        /* the master's loop (BASE: also the manager's) */
     struct sw_sup_s *sup;          /* the manager's supervisor, in the process that runs it */
-    sw__worker_t *worker;          /* this process's worker, or NULL */
+    sw__worker_t *worker;          /* this process's worker, or NULL (never set in THREAD
+                                      mode: read sw__server_worker()) */
     bool is_master;                /* this process is the master */
     pid_t master_pid;
     sw_signal_t master_sigs[4];
@@ -476,9 +504,15 @@ struct sw_server_s {
     bool started;           /* on_start ran (so on_shutdown is owed) */
     pthread_t master_thread;
     struct sw__proc_s *proc; /* PROCESS mode: channels, reactor threads, worker endpoints */
+    struct sw__task_s *task; /* task workers, messages, user processes (task_int.h) */
 };
 
 /* server.c */
+/* The calling code's worker: this process's (BASE, PROCESS), or the calling thread's when it
+ * is a THREAD-mode worker thread; NULL elsewhere. */
+sw__worker_t *sw__server_worker(const sw_server_t *srv);
+/* Records the worker of this process (BASE, PROCESS) or of the calling thread (THREAD). */
+void sw__server_set_worker(sw_server_t *srv, sw__worker_t *w);
 /* The reactor of this process that owns sessions of `owner`, or NULL. */
 sw__reactor_t *sw__server_local_reactor(const sw_server_t *srv, int owner);
 /* Master: begin the shutdown (from the master loop's thread). */
@@ -504,8 +538,29 @@ int sw__process_worker_main(sw_server_t *srv, int worker_id);
 sw__reactor_t *sw__process_reactor(const sw_server_t *srv, int owner);
 /* PROCESS master: begin the shutdown (master loop thread). */
 void sw__process_begin_shutdown(sw_server_t *srv);
-/* PROCESS master: ask the manager to reload the workers. */
+/* PROCESS master: ask the manager to reload the workers (THREAD: any thread). */
 int sw__process_reload(sw_server_t *srv);
+/* PROCESS/THREAD worker, its loop thread: requests answered by the reactor threads
+ * (proc_query.c); they block the worker until the reply comes. */
+int sw__proc_query_info(sw_server_t *srv, int owner, uint64_t sid, sw_connection_info_t *info);
+int sw__proc_query_heartbeat(sw_server_t *srv, bool close_them, uint64_t *out, size_t max);
+int sw__proc_query_sendwait(sw_server_t *srv, int owner, uint64_t sid, const void *data, size_t len,
+                            int timeout_ms);
+
+/* send.c */
+/* Fills `info` from a connection of reactor r (its loop thread). */
+void sw__conn_fill_info(sw__reactor_t *r, sw__conn_t *c, sw_connection_info_t *info);
+/* Runs a session op (SW__OP_*) wherever the session lives (direct, posted or forwarded). */
+int sw__session_op(sw_server_t *srv, uint64_t sid, int kind, const void *data, size_t len);
+
+/* framing.c (see server/framing.h for the modes) */
+/* SW__OP_FRAMING on the owner's loop thread: sends data[1..len), sets the framing mode
+ * data[0], releases a hold. Returns 0 or a negative code. */
+int sw__conn_framing(sw__reactor_t *r, sw__conn_t *c, const void *data, size_t len);
+/* The reactor could not frame a WebSocket connection (error rc): close frame, then close. */
+void sw__conn_ws_fail(sw__reactor_t *r, sw__conn_t *c, int rc);
+/* HTTP framing asked for an interim "100 Continue": sends it. */
+void sw__conn_continue(sw__reactor_t *r, sw__conn_t *c);
 
 /* manager.c */
 int sw__manager_run(sw_server_t *srv);

@@ -30,8 +30,9 @@ int sw_server_stats(const sw_server_t *srv, sw_server_stats_t *stats)
     stats->total_send_bytes = atomic_load_explicit(&sh->send_bytes, memory_order_relaxed);
     stats->worker_num = sh->worker_num;
     stats->task_worker_num = srv->o.task_worker_num;
-    if (srv->worker) {
-        const sw__worker_shm_t *w = &srv->shm_workers[srv->worker->id];
+    const sw__worker_t *me = sw__server_worker(srv);
+    if (me) {
+        const sw__worker_shm_t *w = &srv->shm_workers[me->id];
         stats->worker_request_count = atomic_load(&w->request_count);
         stats->worker_response_count = atomic_load(&w->response_count);
         stats->worker_connection_num = atomic_load(&w->connection_num);

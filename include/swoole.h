@@ -22,5 +22,7 @@
 #include "swoole/http.h"
 #include "swoole/websocket.h"
 #include "swoole/server.h"
+#include "swoole/http_server.h"
+#include "swoole/websocket_server.h"
 
 #endif

@@ -18,6 +18,9 @@ SW_PACKAGES=(
     libuv1-dev libev-dev              # the anchors of bench/timer and bench/echo
     libh2o-evloop-dev node-llhttp     # the anchors of bench/http (picohttpparser, llhttp)
     util-linux                        # taskset, used by bench/echo/run.sh
+    curl python3 gzip                 # real HTTP clients in tests/test_httpd_clients.c
+    python3-websockets                # real WebSocket client in examples/demo_server_test.sh
+    nginx h2o nghttp2-client wrk      # anchors and load generators of bench/httpd/run.sh
 )
 
 wanted=("${SW_PACKAGES[@]}" "$@")

@@ -1,0 +1,147 @@
+/*
+ * libFuzzer target: HTTP request framing (open_http_protocol), differential against the HTTP
+ * parser.
+ *
+ * Input: a 3-byte header, then the stream.
+ *   [0..1] package_max_length - 64 (mod 4096, little-endian)   [2] http_max_header_size - 64
+ * The stream is framed by a reader like the server's (unread bytes capped at
+ * package_max_length) three times: whole, one byte at a time, and in pseudo-random chunks.
+ * The three must cut the same messages (HTTP framing does not depend on how bytes arrive).
+ * Every message must fit the limit, and each one is checked against the strict parser run on
+ * the stream from the message's first byte: when the parser completes a request whose head
+ * fits http_max_header_size and whose length fits package_max_length, the framer must have
+ * cut exactly there (a disagreement is a request-smuggling bug).
+ *
+ * Unread input of up to 512 bytes is copied to a buffer of exactly that size before each
+ * call, so that a framer reading past `len` is caught by ASan.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "swoole/error.h"
+#include "swoole/http.h"
+#include "swoole/protocol.h"
+
+#define HEADER     3
+#define MAX_STREAM 8192
+
+static size_t run(const sw_protocol_t *p, const unsigned char *s, size_t n, int pattern,
+                  size_t *ends)
+{
+    size_t max = p->package_max_length;
+    size_t start = 0, fed = 0, count = 0;
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    sw_framer_t st;
+    sw_framer_init(&st);
+    while (fed < n) {
+        size_t room = max - (fed - start);
+        size_t want = n - fed;
+        if (pattern == 1) {
+            want = 1;
+        } else if (pattern == 2) {
+            x ^= x >> 12, x ^= x << 25, x ^= x >> 27; /* xorshift64 */
+            want = (size_t)(x % 61) + 1;
+        }
+        if (want > n - fed) {
+            want = n - fed;
+        }
+        if (want > room) {
+            want = room;
+        }
+        if (want == 0) {
+            abort(); /* the framer waits for more than the limit: a deadlock */
+        }
+        fed += want;
+        for (;;) {
+            size_t len = fed - start, out = 0;
+            char *copy = NULL;
+            const char *data = (const char *)s + start;
+            if (len > 0 && len <= 512) {
+                copy = malloc(len);
+                if (!copy) {
+                    abort();
+                }
+                memcpy(copy, data, len);
+                data = copy;
+            }
+            int rc = sw_protocol_next(p, &st, data, len, &out);
+            free(copy);
+            if (rc < 0) {
+                abort(); /* HTTP framing never fails on input */
+            }
+            if (rc == 0) {
+                if (out <= len || out > max) {
+                    abort();
+                }
+                break;
+            }
+            if (out == 0 || out > len || out > max) {
+                abort();
+            }
+            start += out;
+            ends[count++] = start;
+        }
+    }
+    return count;
+}
+
+/* The parser's view of the request starting at s[0]: its length when it completes one whose
+ * head fits `hmax` and whole length fits `max`, else 0. */
+static size_t parser_length(const unsigned char *s, size_t n, size_t max, size_t hmax)
+{
+    static char buf[MAX_STREAM];
+    sw_http_header_t fields[100];
+    sw_http_parser_options_t o;
+    sw_http_parser_options_init(&o);
+    o.max_head = 0x7fffffff;
+    sw_http_parser_t p;
+    if (sw_http_parser_init(&p, SW_HTTP_REQUEST, &o, fields, 100) < 0) {
+        abort();
+    }
+    memcpy(buf, s, n);
+    int r = sw_http_parser_execute(&p, buf, n);
+    if (r == SW_HTTP_HEAD_DONE) {
+        r = sw_http_parser_execute(&p, buf, n);
+    }
+    if (r != SW_HTTP_MESSAGE_DONE || p.head_len > hmax || p.consumed > max) {
+        return 0;
+    }
+    return (size_t)p.consumed;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < HEADER || size > HEADER + MAX_STREAM) {
+        return 0;
+    }
+    sw_protocol_t p;
+    sw_protocol_init(&p);
+    p.open_http_protocol = true;
+    p.package_max_length = 64 + ((size_t)data[0] | (size_t)data[1] << 8) % 4096;
+    p.http_max_header_size = 64u + data[2];
+    if (sw_protocol_check(&p) != 0) {
+        abort();
+    }
+    const unsigned char *s = data + HEADER;
+    size_t n = size - HEADER;
+    static size_t e0[MAX_STREAM + 1], e1[MAX_STREAM + 1], e2[MAX_STREAM + 1];
+    size_t c0 = run(&p, s, n, 0, e0);
+    size_t c1 = run(&p, s, n, 1, e1);
+    size_t c2 = run(&p, s, n, 2, e2);
+    if (c0 != c1 || c0 != c2 || memcmp(e0, e1, c0 * sizeof(size_t)) != 0 ||
+        memcmp(e0, e2, c0 * sizeof(size_t)) != 0) {
+        abort();
+    }
+    size_t hmax = p.http_max_header_size < p.package_max_length ? p.http_max_header_size
+                                                                : p.package_max_length;
+    size_t start = 0;
+    for (size_t i = 0; i < c0; i++) {
+        size_t want = parser_length(s + start, n - start, p.package_max_length, hmax);
+        if (want && want != e0[i] - start) {
+            abort();
+        }
+        start = e0[i];
+    }
+    return 0;
+}

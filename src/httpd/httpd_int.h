@@ -1,0 +1,187 @@
+/*
+ * Internals of the HTTP server (src/httpd): the server object, per-connection state kept by
+ * each worker, requests and responses.
+ *
+ * Layers: server.c glues onto sw_server_t (callbacks, connection table, timer, dispatch);
+ * request.c turns one framed message into a sw_http_request_t; response.c builds and sends
+ * responses in request order; static.c serves document_root.
+ */
+#ifndef SW_HTTPD_INT_H
+#define SW_HTTPD_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "swoole/buffer.h"
+#include "swoole/http.h"
+#include "swoole/http_server.h"
+#include "swoole/server.h"
+
+#define SW__HTTPD_MAX_PORTS  16
+#define SW__HTTPD_FIELDS     128 /* header + trailer field lines per request */
+#define SW__HTTPD_MAX_ARGS   1024
+#define SW__HTTPD_MAX_COOKIE 128
+/* Responses a connection may have unfinished before the server stops reading from it (a
+ * client pipelining behind a slow response cannot make the worker hold unbounded output). */
+#define SW__HTTPD_MAX_LIVE 32
+
+typedef struct sw__hconn_s sw__hconn_t;
+typedef struct sw__wsconn_s sw__wsconn_t;
+
+/* What one worker keeps (a process in BASE/PROCESS mode, a thread in THREAD mode): only its
+ * loop thread touches it. */
+typedef struct sw__hworker_s {
+    sw_http_server_t *hs;
+    int id;
+    sw__hconn_t **table; /* connections by session (chained hash) */
+    size_t table_cap, table_len;
+    uint64_t timer_id;
+    int64_t date_time;
+    char date[SW_HTTP_DATE_SIZE];
+    sw_http_response_t *orphans; /* responses whose connection closed before they ended */
+    char *root_real;             /* realpath of document_root */
+    sw_buffer_t ws_buf;          /* websocket.c: the frame being decoded (unmasked in place) */
+} sw__hworker_t;
+
+struct sw_http_server_s {
+    sw_server_t *srv;
+    sw_http_handlers_t h;
+    void *arg;
+    sw_port_t *ports[SW__HTTPD_MAX_PORTS];
+    int nports;
+    /* options */
+    char *upload_tmp_dir;
+    uint64_t upload_max_filesize; /* 0: package_max_length */
+    char *document_root;
+    bool enable_static_handler;
+    int compression_level; /* 0: off */
+    size_t compression_min_length;
+    char *server_software;
+    double header_timeout;
+    bool parse_cookie, parse_post, parse_files;
+    /* Per-worker state, indexed by worker id; the array is made by the first worker that
+     * starts in this process, under `lock` (worker threads start at once in THREAD mode). */
+    pthread_mutex_t lock;
+    sw__hworker_t **workers;
+    int nworkers;
+    struct sw_websocket_server_s *ws; /* websocket.c, or NULL */
+};
+
+/* What a worker keeps per HTTP connection. */
+struct sw__hconn_s {
+    sw__hworker_t *w;
+    uint64_t session;
+    sw__hconn_t *next;        /* hash chain */
+    uint64_t next_seq;        /* sequence number of the next request */
+    uint64_t send_seq;        /* the response allowed to write now */
+    sw_http_response_t *live; /* responses not ended yet, or held back */
+    unsigned nlive;           /* how many; reading is paused at SW__HTTPD_MAX_LIVE */
+    uint64_t last_ms;         /* connect or last complete request */
+    bool is_http;
+    bool identified; /* sw__httpd_identify ran */
+    bool paused;     /* reading paused by the SW__HTTPD_MAX_LIVE bound */
+    bool dead;       /* answered an error or a close: later requests are dropped */
+    char remote_ip[46];
+    int remote_port;
+    sw_port_t *port;  /* from sw__httpd_identify (NULL when unknown) */
+    sw__wsconn_t *ws; /* a WebSocket connection (websocket.c) */
+};
+
+struct sw_http_response_s {
+    sw_http_server_t *hs;
+    sw__hworker_t *w;
+    sw__hconn_t *conn; /* NULL once the connection is gone */
+    uint64_t session;
+    uint64_t seq;
+    sw_http_response_t *next; /* in conn->live, or in hs->orphans */
+    int status;
+    char *reason;
+    sw_buffer_t head; /* header lines the user added */
+    sw_buffer_t held; /* output held back behind an earlier response */
+    char *file;       /* a held sendfile, sent after `held` */
+    uint64_t file_off, file_len;
+    bool head_sent, chunked, until_close, ended, keep_alive, no_body, http10, accept_gzip;
+    bool has_server;
+    int gzip_level;
+};
+
+/* One form field or query argument: offsets into a buffer. */
+typedef struct {
+    size_t koff, klen, voff, vlen;
+} sw__hfield_t;
+
+typedef struct {
+    char *field, *name, *type, *tmp_name;
+    uint64_t size;
+    int fd;
+} sw__hupload_t;
+
+struct sw_http_request_s {
+    sw_http_server_t *hs;
+    sw__hconn_t *conn;
+    char *buf; /* the message (chunked bodies decoded in place) */
+    size_t len;
+    sw_http_parser_t p;
+    sw_http_header_t fields[SW__HTTPD_FIELDS];
+    sw_http_url_t url;
+    char *path; /* decoded, NUL-terminated */
+    size_t path_len;
+    char *qbuf; /* decoded query */
+    sw_http_kv_t *args;
+    int nargs;
+    sw_http_kv_t cookies[SW__HTTPD_MAX_COOKIE];
+    const char *cookie_base[SW__HTTPD_MAX_COOKIE];
+    int ncookies;
+    sw_buffer_t form; /* form field bytes */
+    sw__hfield_t *post;
+    int npost, post_cap;
+    sw__hupload_t *files;
+    int nfiles, files_cap;
+    int error_status; /* set while parsing multipart: the answer to give */
+};
+
+/* server.c */
+sw__hconn_t *sw__httpd_conn(sw__hworker_t *w, uint64_t session, bool create);
+void sw__httpd_conn_free(sw__hworker_t *w, uint64_t session);
+const char *sw__httpd_date(sw__hworker_t *w);
+/* Port and peer address of the connection, looked up once. */
+void sw__httpd_identify(const sw_http_server_t *hs, sw__hconn_t *c);
+
+/* request.c: parses `data` into `req` (zeroed by the caller). Returns 0, or the HTTP status
+ * to answer (the connection is closed after it), or SW_ENOMEM. */
+int sw__httpd_request_parse(sw_http_request_t *req, const char *data, size_t len);
+void sw__httpd_request_clear(sw_http_request_t *req);
+
+/* response.c */
+sw_http_response_t *sw__httpd_response_new(sw_http_server_t *hs, sw__hconn_t *c,
+                                           const sw_http_request_t *req);
+/* An error answer with a one-line body; the connection closes after it. */
+void sw__httpd_answer_error(sw_http_server_t *hs, sw__hconn_t *c, int status);
+/* The connection closed: orphan its live responses. */
+void sw__httpd_conn_gone(sw__hworker_t *w, sw__hconn_t *c);
+void sw__httpd_free_orphans(sw__hworker_t *w);
+
+/* The request is over without output (its response slot retired, e.g. the upgrade request
+ * answered 101 by the WebSocket layer). Frees `r`. */
+void sw__httpd_response_drop(sw_http_response_t *r);
+
+/* websocket.c */
+/* A request on a connection of a WebSocket server's port that asks to upgrade (the reactor
+ * holds the connection): 1 when it was answered here (accepted or refused; `resp` is then
+ * used up), 0 when it is not a WebSocket handshake (the hold was released: go on as HTTP). */
+int sw__wsd_request(sw_http_server_t *hs, sw__hconn_t *c, sw_http_request_t *req,
+                    sw_http_response_t *resp);
+/* One whole frame of a WebSocket connection. */
+void sw__wsd_frame(sw_http_server_t *hs, sw__hconn_t *c, const char *data, size_t len);
+/* 1 when the session is another worker's WebSocket connection (answered 1011 and closed). */
+int sw__wsd_foreign(sw_http_server_t *hs, sw__hconn_t *c);
+/* The connection is gone: on_close (when `notify`), then its state is freed. */
+void sw__wsd_conn_gone(sw_http_server_t *hs, sw__hconn_t *c, bool notify);
+
+/* static.c: 1 when the request was answered from document_root, 0 when not (go on to
+ * on_request), or < 0 on an internal error (answered 500). */
+int sw__httpd_static(sw__hworker_t *w, sw_http_request_t *req, sw_http_response_t *resp);
+const char *sw__httpd_mime(const char *path);
+
+#endif

@@ -1,0 +1,550 @@
+/*
+ * Responses: the head, bodies (whole, chunked, until close, from a file), gzip, and the order
+ * of responses on one connection.
+ *
+ * Order. Each request gets a sequence number; conn->live lists the connection's responses
+ * that are not finished, in that order. Only the first may write to the connection; what the
+ * others produce (bytes, and a file to send) is held in the response until every earlier one
+ * has ended, then sent (promote). A response that asked to close the connection (no
+ * keep-alive) closes it once it is sent; later requests were already dropped.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifdef SW_HAVE_ZLIB
+#include <zlib.h>
+#endif
+
+#include "core/alloc.h"
+#include "httpd/httpd_int.h"
+#include "swoole/error.h"
+
+static bool has_token(const char *v, size_t n, const char *tok)
+{
+    size_t tl = strlen(tok);
+    for (size_t i = 0; i + tl <= n; i++) {
+        if (strncasecmp(v + i, tok, tl) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+sw_http_response_t *sw__httpd_response_new(sw_http_server_t *hs, sw__hconn_t *c,
+                                           const sw_http_request_t *req)
+{
+    sw_http_response_t *r = sw__calloc(1, sizeof(*r));
+    if (!r) {
+        return NULL;
+    }
+    r->hs = hs;
+    r->w = c->w;
+    r->conn = c;
+    r->session = c->session;
+    r->seq = c->next_seq++;
+    r->status = 200;
+    if (req) {
+        r->keep_alive = (req->p.flags & SW_HTTP_F_KEEP_ALIVE) != 0;
+        r->http10 = req->p.version_minor == 0;
+        r->no_body = req->p.method == SW_HTTP_METHOD_HEAD;
+        size_t n;
+        const char *ae = sw_http_request_header(req, "accept-encoding", &n);
+        r->accept_gzip = ae && has_token(ae, n, "gzip");
+        r->gzip_level = hs->compression_level;
+    }
+    if (!r->keep_alive) {
+        c->dead = true; /* the connection ends with this response */
+    }
+    sw_http_response_t **pp = &c->live;
+    while (*pp) {
+        pp = &(*pp)->next;
+    }
+    *pp = r;
+    if (++c->nlive >= SW__HTTPD_MAX_LIVE && !c->paused) {
+        c->paused = sw_server_pause(hs->srv, c->session) == 0;
+    }
+    return r;
+}
+
+static void resp_free(sw_http_response_t *r)
+{
+    sw_buffer_close(&r->head);
+    sw_buffer_close(&r->held);
+    sw__free(r->file);
+    sw__free(r->reason);
+    sw__free(r);
+}
+
+void sw__httpd_conn_gone(sw__hworker_t *w, sw__hconn_t *c)
+{
+    c->nlive = 0;
+    while (c->live) {
+        sw_http_response_t *r = c->live;
+        c->live = r->next;
+        if (r->ended) {
+            resp_free(r);
+        } else {
+            r->conn = NULL;
+            r->next = w->orphans;
+            w->orphans = r;
+        }
+    }
+}
+
+void sw__httpd_free_orphans(sw__hworker_t *w)
+{
+    while (w->orphans) {
+        sw_http_response_t *r = w->orphans;
+        w->orphans = r->next;
+        resp_free(r);
+    }
+}
+
+/* Sends the held output of the first responses and retires those that ended. */
+static void promote(sw_http_server_t *hs, sw__hconn_t *c)
+{
+    while (c->live) {
+        sw_http_response_t *r = c->live;
+        if (r->held.length > 0) {
+            (void)sw_server_send(hs->srv, r->session, r->held.str, r->held.length);
+            sw_buffer_clear(&r->held);
+        }
+        if (r->file) {
+            (void)sw_server_sendfile(hs->srv, r->session, r->file, r->file_off, r->file_len);
+            sw__free(r->file);
+            r->file = NULL;
+        }
+        if (!r->ended) {
+            return;
+        }
+        c->live = r->next;
+        c->nlive--;
+        c->send_seq++;
+        bool close_it = !r->keep_alive;
+        resp_free(r);
+        if (close_it) {
+            (void)sw_server_close(hs->srv, c->session, 0);
+            return;
+        }
+    }
+    if (c->paused && c->nlive < SW__HTTPD_MAX_LIVE / 2) {
+        c->paused = false;
+        (void)sw_server_resume(hs->srv, c->session);
+    }
+}
+
+static int emit(sw_http_response_t *r, const void *data, size_t len)
+{
+    if (!r->conn) {
+        return SW_ESESSION;
+    }
+    if (len == 0) {
+        return 0;
+    }
+    if (r->conn->live == r) {
+        return sw_server_send(r->hs->srv, r->session, data, len);
+    }
+    return sw_buffer_append(&r->held, data, len) < 0 ? SW_ENOMEM : 0;
+}
+
+/* The response is complete: retire it (now if it is first, else when its turn comes). */
+static void finish(sw_http_response_t *r)
+{
+    r->ended = true;
+    sw__hconn_t *c = r->conn;
+    if (!c) {
+        for (sw_http_response_t **pp = &r->w->orphans; *pp; pp = &(*pp)->next) {
+            if (*pp == r) {
+                *pp = r->next;
+                break;
+            }
+        }
+        resp_free(r);
+        return;
+    }
+    if (c->live == r) {
+        promote(r->hs, c);
+    }
+}
+
+static bool body_allowed(int status)
+{
+    return !(status < 200 || status == 204 || status == 304);
+}
+
+/* Builds and emits the head. `clen` is the body length, or -1 for chunked / until close. */
+static int send_head(sw_http_response_t *r, long long clen, const char *extra)
+{
+    sw_http_server_t *hs = r->hs;
+    char line[256];
+    sw_buffer_t b = {0};
+    const char *reason = r->reason ? r->reason : sw_http_status_reason(r->status);
+    int n =
+        snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", r->status, reason ? reason : "Unknown");
+    int rc = sw_buffer_append(&b, line, (size_t)n);
+    if (hs->server_software[0] && !r->has_server) {
+        rc |= sw_buffer_append(&b, "Server: ", 8);
+        rc |= sw_buffer_append(&b, hs->server_software, strlen(hs->server_software));
+        rc |= sw_buffer_append(&b, "\r\n", 2);
+    }
+    n = snprintf(line, sizeof(line), "Date: %s\r\n", sw__httpd_date(r->w));
+    rc |= sw_buffer_append(&b, line, (size_t)n);
+    if (r->head.length) {
+        rc |= sw_buffer_append(&b, r->head.str, r->head.length);
+    }
+    if (extra) {
+        rc |= sw_buffer_append(&b, extra, strlen(extra));
+    }
+    if (body_allowed(r->status)) {
+        if (clen >= 0) {
+            n = snprintf(line, sizeof(line), "Content-Length: %lld\r\n", clen);
+            rc |= sw_buffer_append(&b, line, (size_t)n);
+        } else if (r->chunked) {
+            rc |= sw_buffer_append(&b, "Transfer-Encoding: chunked\r\n", 28);
+        }
+    }
+    if (!r->keep_alive) {
+        rc |= sw_buffer_append(&b, "Connection: close\r\n\r\n", 21);
+    } else if (r->http10) {
+        rc |= sw_buffer_append(&b, "Connection: keep-alive\r\n\r\n", 26);
+    } else {
+        rc |= sw_buffer_append(&b, "\r\n", 2);
+    }
+    r->head_sent = true;
+    if (rc < 0) {
+        sw_buffer_close(&b);
+        return SW_ENOMEM;
+    }
+    rc = emit(r, b.str, b.length);
+    sw_buffer_close(&b);
+    return rc;
+}
+
+int sw_http_response_status(sw_http_response_t *resp, int status, const char *reason)
+{
+    if (!resp || status < 100 || status > 999) {
+        return SW_EINVAL;
+    }
+    if (resp->head_sent || resp->ended) {
+        return SW_ESERVER_STATE;
+    }
+    if (reason) {
+        for (const char *s = reason; *s; s++) {
+            if (*s == '\r' || *s == '\n') {
+                return SW_EINVAL;
+            }
+        }
+        char *d = sw__strdup(reason);
+        if (!d) {
+            return SW_ENOMEM;
+        }
+        sw__free(resp->reason);
+        resp->reason = d;
+    }
+    resp->status = status;
+    return 0;
+}
+
+static bool is_tchar(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static int add_line(sw_http_response_t *resp, const char *name, const char *value)
+{
+    if (resp->head_sent || resp->ended) {
+        return SW_ESERVER_STATE;
+    }
+    int rc = sw_buffer_append(&resp->head, name, strlen(name));
+    rc |= sw_buffer_append(&resp->head, ": ", 2);
+    rc |= sw_buffer_append(&resp->head, value, strlen(value));
+    rc |= sw_buffer_append(&resp->head, "\r\n", 2);
+    return rc < 0 ? SW_ENOMEM : 0;
+}
+
+int sw_http_response_header(sw_http_response_t *resp, const char *name, const char *value)
+{
+    if (!resp || !name || !value || !name[0]) {
+        return SW_EINVAL;
+    }
+    for (const char *s = name; *s; s++) {
+        if (!is_tchar((unsigned char)*s)) {
+            return SW_EINVAL;
+        }
+    }
+    for (const char *s = value; *s; s++) {
+        if (*s == '\r' || *s == '\n') {
+            return SW_EINVAL;
+        }
+    }
+    static const char *const managed[] = {"content-length", "transfer-encoding", "connection",
+                                          "date"};
+    for (size_t i = 0; i < sizeof(managed) / sizeof(managed[0]); i++) {
+        if (strcasecmp(name, managed[i]) == 0) {
+            return SW_EINVAL;
+        }
+    }
+    if (strcasecmp(name, "server") == 0) {
+        resp->has_server = true;
+    }
+    if (strcasecmp(name, "content-encoding") == 0) {
+        resp->gzip_level = 0; /* the user encodes the body */
+    }
+    return add_line(resp, name, value);
+}
+
+int sw_http_response_cookie(sw_http_response_t *resp, const sw_http_cookie_t *c)
+{
+    if (!resp || !c) {
+        return SW_EINVAL;
+    }
+    char stack[512];
+    size_t need = c->name_len + c->value_len + c->domain_len + c->path_len + 160;
+    char *buf = need <= sizeof(stack) ? stack : sw__malloc(need);
+    if (!buf) {
+        return SW_ENOMEM;
+    }
+    int n = sw_http_set_cookie_build(c, buf, need);
+    int rc = n < 0 ? SW_EINVAL : add_line(resp, "Set-Cookie", buf);
+    if (buf != stack) {
+        sw__free(buf);
+    }
+    return rc;
+}
+
+int sw_http_response_gzip(sw_http_response_t *resp, int level)
+{
+    if (!resp || level < 0 || level > 9) {
+        return SW_EINVAL;
+    }
+#ifdef SW_HAVE_ZLIB
+    resp->gzip_level = level;
+    return 0;
+#else
+    return level == 0 ? 0 : SW_ENOTSUP;
+#endif
+}
+
+int sw_http_response_writable(const sw_http_response_t *resp)
+{
+    return resp && resp->conn && !resp->ended && sw_server_exists(resp->hs->srv, resp->session);
+}
+
+int sw_http_response_write(sw_http_response_t *resp, const void *data, size_t len)
+{
+    if (!resp || (!data && len)) {
+        return SW_EINVAL;
+    }
+    if (resp->ended) {
+        return SW_ESERVER_STATE;
+    }
+    if (!resp->conn) {
+        return SW_ESESSION;
+    }
+    int rc;
+    if (!resp->head_sent) {
+        if (resp->http10) {
+            resp->until_close = true;
+            resp->keep_alive = false;
+            resp->conn->dead = true;
+        } else {
+            resp->chunked = true;
+        }
+        if ((rc = send_head(resp, -1, NULL)) < 0) {
+            return rc;
+        }
+    }
+    if (len == 0 || resp->no_body || !body_allowed(resp->status)) {
+        return 0;
+    }
+    if (resp->chunked) {
+        char sz[24];
+        int n = snprintf(sz, sizeof(sz), "%zx\r\n", len);
+        if ((rc = emit(resp, sz, (size_t)n)) < 0 || (rc = emit(resp, data, len)) < 0) {
+            return rc;
+        }
+        return emit(resp, "\r\n", 2);
+    }
+    return emit(resp, data, len);
+}
+
+#ifdef SW_HAVE_ZLIB
+/* gzip (RFC 1952) of `len` bytes at `level`; *out is sw__malloc'd. */
+static int gzip_body(const void *data, size_t len, int level, char **out, size_t *out_len)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    /* windowBits 15 + 16 selects the gzip wrapper (zlib manual, deflateInit2). */
+    if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        return SW_ENOMEM;
+    }
+    size_t cap = deflateBound(&zs, (uLong)len);
+    char *buf = sw__malloc(cap);
+    if (!buf) {
+        deflateEnd(&zs);
+        return SW_ENOMEM;
+    }
+    zs.next_in = (Bytef *)(uintptr_t)data;
+    zs.avail_in = (uInt)len;
+    zs.next_out = (Bytef *)buf;
+    zs.avail_out = (uInt)cap;
+    int z = deflate(&zs, Z_FINISH);
+    *out_len = cap - zs.avail_out;
+    deflateEnd(&zs);
+    if (z != Z_STREAM_END) {
+        sw__free(buf);
+        return SW_ENOMEM;
+    }
+    *out = buf;
+    return 0;
+}
+#endif
+
+int sw_http_response_end(sw_http_response_t *resp, const void *data, size_t len)
+{
+    if (!resp || (!data && len)) {
+        return SW_EINVAL;
+    }
+    if (resp->ended) {
+        return SW_ESERVER_STATE;
+    }
+    if (!resp->conn) {
+        finish(resp);
+        return SW_ESESSION;
+    }
+    int rc = 0;
+    if (resp->head_sent) {
+        rc = sw_http_response_write(resp, data, len);
+        if (rc == 0 && resp->chunked && !resp->no_body && body_allowed(resp->status)) {
+            rc = emit(resp, "0\r\n\r\n", 5);
+        }
+        finish(resp);
+        return rc;
+    }
+    bool allowed = body_allowed(resp->status);
+    char *z = NULL;
+    const char *extra = NULL;
+#ifdef SW_HAVE_ZLIB
+    size_t zlen = 0;
+    if (allowed && resp->gzip_level > 0 && resp->accept_gzip &&
+        len >= resp->hs->compression_min_length && len > 0) {
+        rc = gzip_body(data, len, resp->gzip_level, &z, &zlen);
+        if (rc == 0) {
+            data = z;
+            len = zlen;
+            extra = "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n";
+        }
+    }
+#endif
+    rc = send_head(resp, allowed ? (long long)len : -1, extra);
+    if (rc == 0 && allowed && !resp->no_body) {
+        rc = emit(resp, data, len);
+    }
+    sw__free(z);
+    finish(resp);
+    return rc;
+}
+
+int sw_http_response_sendfile(sw_http_response_t *resp, const char *path, uint64_t offset,
+                              uint64_t length)
+{
+    if (!resp || !path) {
+        return SW_EINVAL;
+    }
+    if (resp->ended) {
+        return SW_ESERVER_STATE;
+    }
+    int rc = 0;
+    if (resp->head_sent) {
+        rc = SW_ESERVER_STATE;
+        goto done;
+    }
+    if (!resp->conn) {
+        rc = SW_ESESSION;
+        goto done;
+    }
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        rc = SW_ENOENT;
+        if (fd >= 0) {
+            close(fd);
+        }
+        goto done;
+    }
+    close(fd);
+    if (S_ISDIR(st.st_mode)) {
+        rc = SW_EISDIR;
+        goto done;
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    if (offset > size || (length && length > size - offset)) {
+        rc = SW_EINVAL;
+        goto done;
+    }
+    if (!length) {
+        length = size - offset;
+    }
+    rc = send_head(resp, (long long)length, NULL);
+    if (rc == 0 && length > 0 && !resp->no_body && body_allowed(resp->status)) {
+        if (resp->conn->live == resp) {
+            rc = sw_server_sendfile(resp->hs->srv, resp->session, path, offset, length);
+        } else if (!(resp->file = sw__strdup(path))) {
+            rc = SW_ENOMEM;
+        } else {
+            resp->file_off = offset;
+            resp->file_len = length;
+        }
+    }
+done:
+    finish(resp);
+    return rc;
+}
+
+int sw_http_response_redirect(sw_http_response_t *resp, const char *location, int status)
+{
+    if (!resp || !location) {
+        return SW_EINVAL;
+    }
+    if (status == 0) {
+        status = 302;
+    }
+    int rc;
+    if (status < 300 || status > 399 || (rc = sw_http_response_status(resp, status, NULL)) < 0 ||
+        (rc = sw_http_response_header(resp, "Location", location)) < 0) {
+        finish(resp);
+        return SW_EINVAL;
+    }
+    return sw_http_response_end(resp, NULL, 0);
+}
+
+void sw__httpd_response_drop(sw_http_response_t *r)
+{
+    if (r->ended) {
+        return;
+    }
+    r->keep_alive = true; /* nothing is sent, so nothing closes the connection either */
+    r->head_sent = true;
+    finish(r);
+}
+
+void sw__httpd_answer_error(sw_http_server_t *hs, sw__hconn_t *c, int status)
+{
+    sw_http_response_t *r = sw__httpd_response_new(hs, c, NULL);
+    c->dead = true;
+    if (!r) {
+        (void)sw_server_close(hs->srv, c->session, 1);
+        return;
+    }
+    r->status = status;
+    const char *reason = sw_http_status_reason(status);
+    char body[96];
+    int n = snprintf(body, sizeof(body), "%d %s\n", status, reason ? reason : "Error");
+    (void)add_line(r, "Content-Type", "text/plain");
+    (void)sw_http_response_end(r, body, (size_t)n);
+}

@@ -1,0 +1,382 @@
+/* See test_httpd_util.h. */
+#include "test_httpd_util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/fault.h"
+#include "sw_test.h"
+#include "test_server_util.h"
+
+/* ---- the server --------------------------------------------------------------------------- */
+
+typedef struct {
+    sw_http_server_t *hs;
+    sw_http_response_t *resp;
+} defer_t;
+
+static void defer_cb(sw_loop_t *loop, uint64_t id, void *arg)
+{
+    (void)loop;
+    (void)id;
+    sw_http_response_t *resp = arg;
+    (void)sw_http_response_end(resp, "deferred\n", 9);
+}
+
+static void on_request(sw_http_server_t *hs, sw_http_request_t *req, sw_http_response_t *resp,
+                       void *arg)
+{
+    (void)arg;
+    size_t n;
+    const char *path = sw_http_request_path(req, &n);
+    char buf[4096];
+    int k;
+    if (strcmp(path, "/hello") == 0) {
+        sw_http_response_header(resp, "Content-Type", "text/plain");
+        sw_http_response_end(resp, "hello\n", 6);
+    } else if (strcmp(path, "/echo") == 0) {
+        size_t tl = 0;
+        const char *t = sw_http_request_trailer(req, "x-t", &tl);
+        if (t) {
+            snprintf(buf, sizeof(buf), "%.*s", (int)tl, t);
+            sw_http_response_header(resp, "X-Trailer", buf);
+        }
+        size_t bl;
+        const char *b = sw_http_request_body(req, &bl);
+        sw_http_response_end(resp, b, bl);
+    } else if (strcmp(path, "/info") == 0) {
+        size_t al = 0, cl = 0, fl = 0, hl = 0, ml = 0;
+        const char *m = sw_http_request_method_name(req, &ml);
+        const char *a = sw_http_request_get(req, "a", &al);
+        const char *c = sw_http_request_cookie(req, "c", &cl);
+        const char *f = sw_http_request_post(req, "f", &fl);
+        const char *h = sw_http_request_header(req, "X-CASE", &hl);
+        k = snprintf(buf, sizeof(buf), "%.*s %s a=%.*s c=%.*s f=%.*s h=%.*s v=%d", (int)ml, m, path,
+                     (int)al, a ? a : "", (int)cl, c ? c : "", (int)fl, f ? f : "", (int)hl,
+                     h ? h : "", sw_http_request_version(req));
+        sw_http_response_end(resp, buf, (size_t)k);
+    } else if (strcmp(path, "/files") == 0) {
+        size_t fk = 0;
+        for (size_t i = 0; i < sw_http_request_file_count(req); i++) {
+            sw_http_upload_t u;
+            sw_http_request_file(req, i, &u);
+            /* A checksum of the temporary file's content. */
+            FILE *fp = fopen(u.tmp_name, "rb");
+            unsigned long sum = 0;
+            int ch;
+            while (fp && (ch = fgetc(fp)) != EOF) {
+                sum = sum * 31 + (unsigned char)ch;
+            }
+            if (fp) {
+                fclose(fp);
+            }
+            fk += (size_t)snprintf(buf + fk, sizeof(buf) - fk, "%s %s %llu %lu %s\n", u.field,
+                                   u.name, (unsigned long long)u.size, sum, u.tmp_name);
+        }
+        size_t fl = 0;
+        const char *f = sw_http_request_post(req, "f", &fl);
+        fk += (size_t)snprintf(buf + fk, sizeof(buf) - fk, "f=%.*s\n", (int)fl, f ? f : "");
+        sw_http_response_end(resp, buf, fk);
+    } else if (strcmp(path, "/chunked") == 0) {
+        sw_http_response_write(resp, "abc", 3);
+        sw_http_response_write(resp, "defg", 4);
+        sw_http_response_end(resp, "h", 1);
+    } else if (strcmp(path, "/gzip") == 0) {
+        memset(buf, 'a', 1000);
+        sw_http_response_gzip(resp, 6);
+        sw_http_response_end(resp, buf, 1000);
+    } else if (strcmp(path, "/defer") == 0) {
+        uint64_t id;
+        if (sw_server_after(sw_http_server_server(hs), 50, defer_cb, resp, &id) < 0) {
+            sw_http_response_end(resp, "timer failed\n", 13);
+        }
+    } else if (strcmp(path, "/cookie") == 0) {
+        sw_http_cookie_t c = {.name = "sid",
+                              .name_len = 3,
+                              .value = "x1",
+                              .value_len = 2,
+                              .path = "/",
+                              .path_len = 1,
+                              .domain = "example.com",
+                              .domain_len = 11,
+                              .max_age = 60,
+                              .has_max_age = 1,
+                              .secure = 1,
+                              .http_only = 1,
+                              .same_site = SW_HTTP_SAMESITE_LAX};
+        int r = sw_http_response_cookie(resp, &c);
+        sw_http_response_end(resp, r == 0 ? "ok" : "bad", r == 0 ? 2 : 3);
+    } else if (strcmp(path, "/redirect") == 0) {
+        sw_http_response_redirect(resp, "/hello", 0);
+    } else if (strcmp(path, "/misuse") == 0) {
+        /* Calls that must be refused, made on a live response: the body says which failed. */
+        int bad = 0;
+        bad |= (sw_http_response_status(resp, 99, NULL) != SW_EINVAL) << 0;
+        bad |= (sw_http_response_status(resp, 200, "a\r\nb") != SW_EINVAL) << 1;
+        bad |= (sw_http_response_header(resp, "Content-Length", "1") != SW_EINVAL) << 2;
+        bad |= (sw_http_response_header(resp, "Bad Name", "1") != SW_EINVAL) << 3;
+        bad |= (sw_http_response_header(resp, "X-A", "1\r\nX-B: 2") != SW_EINVAL) << 4;
+        bad |= (sw_http_response_redirect(NULL, "/", 0) != SW_EINVAL) << 5;
+        bad |= (sw_http_response_gzip(resp, 10) != SW_EINVAL) << 6;
+        sw_http_cookie_t c = {.name = "bad name", .name_len = 8};
+        bad |= (sw_http_response_cookie(resp, &c) != SW_EINVAL) << 7;
+        bad |= (sw_http_response_writable(resp) != 1) << 8;
+        bad |= (sw_http_response_write(resp, "x", 1) != 0) << 9;
+        bad |= (sw_http_response_status(resp, 201, NULL) != SW_ESERVER_STATE) << 10;
+        bad |= (sw_http_response_header(resp, "X-Late", "1") != SW_ESERVER_STATE) << 11;
+        bad |= (sw_http_request_header_at(req, 1000, NULL, NULL, NULL, NULL) != SW_EINVAL) << 12;
+        sw_http_upload_t u;
+        bad |= (sw_http_request_file(req, 0, &u) != SW_EINVAL) << 13;
+        bad |= (sw_http_request_header(req, "no-such", NULL) != NULL) << 14;
+        bad |= (sw_http_request_trailer(req, "no-such", NULL) != NULL) << 15;
+        bad |= (sw_http_request_body(req, NULL) != NULL) << 16;
+        k = snprintf(buf, sizeof(buf), "bad=%d", bad);
+        sw_http_response_end(resp, buf, (size_t)k);
+    } else if (strcmp(path, "/remote") == 0) {
+        int port = 0;
+        const char *ip = sw_http_request_remote_addr(req, &port);
+        k = snprintf(buf, sizeof(buf), "%s %d %d", ip, port > 0, sw_http_request_session(req) > 0);
+        sw_http_response_end(resp, buf, (size_t)k);
+    } else if (strcmp(path, "/status") == 0) {
+        sw_http_response_status(resp, 599, "Custom Reason");
+        sw_http_response_end(resp, "x", 1);
+    } else {
+        sw_http_response_status(resp, 404, NULL);
+        sw_http_response_end(resp, "nothing here\n", 13);
+    }
+}
+
+/* The user's on_receive, for the raw (non-HTTP) port: echo. */
+static void raw_receive(sw_server_t *srv, uint64_t session, int reactor_id, const char *data,
+                        size_t len, void *arg)
+{
+    (void)reactor_id;
+    (void)arg;
+    sw_server_send(srv, session, data, len);
+}
+
+static int is_http_option(const char *name)
+{
+    static const char *const names[] = {"upload_tmp_dir",
+                                        "upload_max_filesize",
+                                        "document_root",
+                                        "enable_static_handler",
+                                        "http_compression",
+                                        "http_compression_level",
+                                        "http_compression_min_length",
+                                        "http_server_software",
+                                        "http_header_timeout",
+                                        "http_parse_cookie",
+                                        "http_parse_post",
+                                        "http_parse_files"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(name, names[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int run(sw_server_mode_t mode, int workers, const char *const *opts, int wfd)
+{
+    sw_server_t *srv;
+    sw_port_t *port;
+    sw_http_server_t *hs;
+    char num[16];
+    if (sw_server_create(&srv, mode) < 0) {
+        return 1;
+    }
+    snprintf(num, sizeof(num), "%d", workers);
+    int r = sw_server_set_option(srv, "worker_num", num);
+    const char *lv = getenv("HTTPD_TEST_LOG");
+    r |= sw_server_set_option(srv, "log_level", lv ? lv : "error");
+    r |= sw_server_listen(srv, "127.0.0.1", 0, SW_SOCK_TCP, &port);
+    r |= sw_http_server_create(&hs, srv);
+    r |= sw_http_server_enable_port(hs, port);
+    sw_port_t *raw = NULL;
+    for (int i = 0; r == 0 && opts && opts[i]; i += 2) {
+        if (strcmp(opts[i], "raw_port") == 0) {
+            r = sw_server_listen(srv, "127.0.0.1", 0, SW_SOCK_TCP, &raw);
+        } else if (strncmp(opts[i], "fault:", 6) == 0) {
+            r = sw__fault_set(opts[i] + 6, atoi(opts[i + 1]), 1);
+        } else if (strncmp(opts[i], "port:", 5) == 0) {
+            r = sw_port_set_option(port, opts[i] + 5, opts[i + 1]);
+        } else if (is_http_option(opts[i])) {
+            r = sw_http_server_set_option(hs, opts[i], opts[i + 1]);
+        } else {
+            r = sw_server_set_option(srv, opts[i], opts[i + 1]);
+        }
+        if (r < 0) {
+            fprintf(stderr, "option %s=%s: %s\n", opts[i], opts[i + 1], sw_strerror(r));
+        }
+    }
+    sw_http_handlers_t h = {.on_request = on_request};
+    if (raw) {
+        h.server.on_receive = raw_receive;
+    }
+    r |= sw_http_server_set_handlers(hs, &h, NULL);
+    int p[2] = {r == 0 ? sw_port_number(port) : -1, raw ? sw_port_number(raw) : 0};
+    if (write(wfd, p, sizeof(p)) != (ssize_t)sizeof(p) || r != 0) {
+        return 1;
+    }
+    close(wfd);
+    r = sw_server_start(srv);
+    sw_http_server_destroy(hs);
+    sw_server_destroy(srv);
+    return r == 0 ? 0 : 1;
+}
+
+void hsrv_start(hsrv_t *s, sw_server_mode_t mode, int workers, const char *const *opts)
+{
+    int pfd[2];
+    ASSERT_EQ(pipe(pfd), 0);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        close(pfd[0]);
+        _exit(run(mode, workers, opts, pfd[1]));
+    }
+    close(pfd[1]);
+    int p[2] = {-1, 0};
+    ssize_t n = read(pfd[0], p, sizeof(p));
+    close(pfd[0]);
+    s->pid = pid;
+    s->port = p[0];
+    s->raw_port = p[1];
+    if (n != (ssize_t)sizeof(p) || p[0] <= 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        sw_test_fail(__FILE__, __LINE__, "the HTTP server did not start");
+    }
+}
+
+void hsrv_stop(hsrv_t *s)
+{
+    kill(s->pid, SIGTERM);
+    int status = 0;
+    uint64_t end = sw_test_now_ms() + (uint64_t)scaled_ms(15000);
+    pid_t r;
+    while ((r = waitpid(s->pid, &status, WNOHANG)) == 0 && sw_test_now_ms() < end) {
+        usleep(10000);
+    }
+    if (r == 0) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, &status, 0);
+        sw_test_fail(__FILE__, __LINE__, "the HTTP server did not stop");
+    }
+    ASSERT_TRUE(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 0);
+}
+
+/* ---- the client --------------------------------------------------------------------------- */
+
+/* Bytes read past the previous response on each fd (pipelining): a small per-fd stash. */
+static char g_stash[64][65536];
+static size_t g_stash_len[64];
+
+int hresp_read(int fd, hresp_t *r, int is_head)
+{
+    memset(r, 0, sizeof(*r));
+    ASSERT_LT(fd, 64);
+    size_t cap = 1 << 16, len = g_stash_len[fd];
+    char *buf = malloc(cap);
+    ASSERT_NOT_NULL(buf);
+    memcpy(buf, g_stash[fd], len);
+    g_stash_len[fd] = 0;
+    sw_http_header_t hdr[64];
+    sw_http_parser_t p;
+    ASSERT_OK(sw_http_parser_init(&p, SW_HTTP_RESPONSE, NULL, hdr, 64));
+    if (is_head) {
+        sw_http_parser_set_request_method(&p, SW_HTTP_METHOD_HEAD);
+    }
+    int rc = SW_HTTP_PARTIAL;
+    for (;;) {
+        if (len > 0) {
+            rc = sw_http_parser_execute(&p, buf, len);
+            if (rc == SW_HTTP_HEAD_DONE) {
+                rc = sw_http_parser_execute(&p, buf, len);
+            }
+            if (rc < 0) {
+                sw_test_fail(__FILE__, __LINE__, "bad response: %s (%s)", sw_err_name(rc),
+                             p.error_reason ? p.error_reason : "");
+            }
+            if (rc == SW_HTTP_MESSAGE_DONE) {
+                break;
+            }
+        }
+        if (len == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            ASSERT_NOT_NULL(buf);
+        }
+        ssize_t n = recv(fd, buf + len, cap - len, 0);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (p.head_len && sw_http_parser_finish(&p) == SW_HTTP_MESSAGE_DONE) {
+                break;
+            }
+            free(buf);
+            if (len == 0) {
+                return -1;
+            }
+            sw_test_fail(__FILE__, __LINE__, "connection ended inside a response (%zu bytes)", len);
+        }
+        len += (size_t)n;
+    }
+    r->status = p.status;
+    r->keep_alive = (p.flags & SW_HTTP_F_KEEP_ALIVE) != 0;
+    r->head_len = p.head_len < sizeof(r->head) ? p.head_len : sizeof(r->head) - 1;
+    memcpy(r->head, buf, r->head_len);
+    r->head[r->head_len] = '\0';
+    r->body_len = (size_t)p.body_len;
+    r->body = malloc(r->body_len + 1);
+    ASSERT_NOT_NULL(r->body);
+    memcpy(r->body, buf + p.head_len, r->body_len);
+    r->body[r->body_len] = '\0';
+    size_t rest = len - (size_t)p.consumed;
+    ASSERT_LE(rest, sizeof(g_stash[0]));
+    memcpy(g_stash[fd], buf + p.consumed, rest);
+    g_stash_len[fd] = rest;
+    free(buf);
+    return 0;
+}
+
+void hresp_free(hresp_t *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+int hresp_header(const hresp_t *r, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    const char *line = strstr(r->head, "\r\n");
+    while (line && line[2] != '\r') {
+        line += 2;
+        if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+            const char *v = line + nl + 1;
+            while (*v == ' ') {
+                v++;
+            }
+            const char *e = strstr(v, "\r\n");
+            size_t n = (size_t)(e - v);
+            if (n >= cap) {
+                n = cap - 1;
+            }
+            memcpy(out, v, n);
+            out[n] = '\0';
+            return 0;
+        }
+        line = strstr(line, "\r\n");
+    }
+    return -1;
+}

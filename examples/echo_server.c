@@ -2,18 +2,25 @@
  * echo_server: a TCP (or UDP) echo server on the libswoole server.
  *
  *     echo_server [--host H] [--port P] [--mode base|thread|process] [--workers N]
- *                 [--reactors N] [--udp]
+ *                 [--reactors N] [--udp] [--max-conn N]
  *
  * Listens on H:P (defaults 127.0.0.1 and 9501; --port 0 picks a free port; IPv6 hosts such as
- * "::1" work too), prints one line "echo_server listening on H:P (tcp, base mode, N workers)"
- * when it is ready, and sends back every message it receives (with --udp, every datagram).
- * SIGINT or SIGTERM shut it down cleanly: the workers close their connections and exit, and
- * the program exits with status 0. With more than one worker, SIGUSR1 replaces the workers.
+ * "::1" work too), prints one line "listening on H:P" on stdout when it is ready (and what it
+ * runs, "echo_server: tcp, base mode, 1 worker", on stderr), and sends back every message it
+ * receives (with --udp, every datagram). A client that does not read what it is sent is paused
+ * at the output's high watermark and resumed at the low one, so a flood is held by TCP
+ * instead of growing the server's memory. SIGINT or SIGTERM shut it down cleanly: the
+ * connections are closed once their output is written, the workers exit, and the program
+ * exits with status 0. With more than one worker, SIGUSR1 replaces the workers.
  *
- * --mode process: the master's --reactors threads (default: min(CPUs, 8)) do the socket IO and
- * --workers worker processes run on_receive; a worker that dies is replaced and its clients
- * stay connected. TCP only (--udp needs base mode). THREAD mode is not available yet:
- * --mode thread prints an error and exits with status 2.
+ * --mode base (default): every worker process accepts and serves its own connections; one
+ * worker is a single process. --mode process: the master's --reactors threads (default:
+ * min(CPUs, 8)) do the socket IO and --workers worker processes run on_receive; a worker that
+ * dies is replaced and its clients stay connected. --mode thread: the same with the workers
+ * as threads of one process. A mode or a combination the library does not support (datagram
+ * ports outside BASE mode, for now) makes the program print the library's error and exit
+ * with status 1. --max-conn sets max_conn (default: the open file limit; in BASE mode it may
+ * go up to that limit times the workers: bench/server/idle.sh holds idle connections so).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +34,26 @@ static void on_receive(sw_server_t *srv, uint64_t session, int reactor_id, const
     (void)reactor_id;
     (void)arg;
     int r = sw_server_send(srv, session, data, len);
-    if (r < 0) {
-        /* The client does not read what it is sent: drop it rather than buffer without end. */
+    if (r < 0 && r != SW_ESESSION) {
+        /* Past socket_buffer_size even though reading stopped at the high watermark (a huge
+         * message): drop the client rather than buffer without end. */
         sw_server_close(srv, session, 1);
     }
+}
+
+/* Back-pressure: stop reading from a client that does not read its echo, until it does. */
+static void on_buffer_full(sw_server_t *srv, uint64_t session, int reactor_id, void *arg)
+{
+    (void)reactor_id;
+    (void)arg;
+    (void)sw_server_pause(srv, session);
+}
+
+static void on_buffer_empty(sw_server_t *srv, uint64_t session, int reactor_id, void *arg)
+{
+    (void)reactor_id;
+    (void)arg;
+    (void)sw_server_resume(srv, session);
 }
 
 static void on_packet(sw_server_t *srv, const sw_packet_t *pkt, void *arg)
@@ -52,8 +75,9 @@ static void on_start(sw_server_t *srv, void *arg)
     config_t *cfg = arg;
     sw_server_options_t o;
     sw_server_get_options(srv, &o);
-    printf("echo_server listening on %s:%d (%s, %s mode, %d worker%s)\n", cfg->host, cfg->port,
-           cfg->udp ? "udp" : "tcp", cfg->mode, o.worker_num, o.worker_num == 1 ? "" : "s");
+    fprintf(stderr, "echo_server: %s, %s mode, %d worker%s\n", cfg->udp ? "udp" : "tcp", cfg->mode,
+            o.worker_num, o.worker_num == 1 ? "" : "s");
+    printf("listening on %s:%d\n", cfg->host, cfg->port);
     fflush(stdout);
 }
 
@@ -61,7 +85,7 @@ static int usage(const char *prog)
 {
     fprintf(stderr,
             "usage: %s [--host H] [--port P] [--mode base|thread|process] [--workers N] "
-            "[--reactors N] [--udp]\n",
+            "[--reactors N] [--udp] [--max-conn N]\n",
             prog);
     return 2;
 }
@@ -69,7 +93,7 @@ static int usage(const char *prog)
 int main(int argc, char **argv)
 {
     config_t cfg = {.host = "127.0.0.1", .port = 9501, .mode = "base", .workers = 1};
-    const char *reactors = NULL;
+    const char *reactors = NULL, *max_conn = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -87,6 +111,8 @@ int main(int argc, char **argv)
             cfg.workers = atoi(v), i++;
         } else if (!strcmp(a, "--reactors")) {
             reactors = v, i++;
+        } else if (!strcmp(a, "--max-conn")) {
+            max_conn = v, i++;
         } else {
             return usage(argv[0]);
         }
@@ -101,15 +127,10 @@ int main(int argc, char **argv)
     } else {
         return usage(argv[0]);
     }
-    if (mode == SW_MODE_THREAD || (mode == SW_MODE_PROCESS && cfg.udp)) {
-        fprintf(stderr, "echo_server: --mode %s%s is not supported yet\n", cfg.mode,
-                cfg.udp ? " --udp" : "");
-        return 2;
-    }
     sw_server_t *srv;
     int r = sw_server_create(&srv, mode);
     if (r < 0) {
-        fprintf(stderr, "echo_server: %s\n", sw_strerror(r));
+        fprintf(stderr, "echo_server: %s mode: %s\n", cfg.mode, sw_strerror(r));
         return 1;
     }
     char num[16];
@@ -118,8 +139,12 @@ int main(int argc, char **argv)
     if (r == 0 && reactors) {
         r = sw_server_set_option(srv, "reactor_num", reactors);
     }
+    if (r == 0 && max_conn) {
+        r = sw_server_set_option(srv, "max_conn", max_conn);
+    }
     if (r < 0) {
-        fprintf(stderr, "echo_server: bad --workers or --reactors: %s\n", sw_strerror(r));
+        fprintf(stderr, "echo_server: bad --workers, --reactors or --max-conn: %s\n",
+                sw_strerror(r));
         sw_server_destroy(srv);
         return 2;
     }
@@ -135,12 +160,16 @@ int main(int argc, char **argv)
         return 1;
     }
     cfg.port = sw_port_number(port);
-    sw_server_handlers_t h = {
-        .on_start = on_start, .on_receive = on_receive, .on_packet = on_packet};
+    sw_server_handlers_t h = {.on_start = on_start,
+                              .on_receive = on_receive,
+                              .on_packet = on_packet,
+                              .on_buffer_full = on_buffer_full,
+                              .on_buffer_empty = on_buffer_empty};
     sw_server_set_handlers(srv, &h, &cfg);
     r = sw_server_start(srv);
     if (r < 0) {
-        fprintf(stderr, "echo_server: %s\n", sw_strerror(r));
+        fprintf(stderr, "echo_server: cannot start (%s mode%s): %s\n", cfg.mode,
+                cfg.udp ? ", udp" : "", sw_strerror(r));
     }
     sw_server_destroy(srv);
     return r < 0 ? 1 : 0;

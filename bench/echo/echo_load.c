@@ -2,14 +2,17 @@
  * Load generator for the loop echo benchmark (issue 3, item 17).
  *
  *   echo_load --port P [--host H] [--conns 50] [--size 64] [--seconds 5] [--warmup 1]
- *             [--server-pid PID]
+ *             [--server-pid PID] [--messages N]
  *
  * Opens `conns` connections; each sends a `size`-byte message, reads the whole echo back,
  * checks it byte for byte, and sends the next (ping-pong). After the warm-up, counts the
  * round trips completed during `seconds`. With --server-pid, reads the server's CPU time at
- * the start and the end of the measured window: utime+stime from /proc/PID/stat (clock ticks)
- * and the scheduler's run time from /proc/PID/schedstat (ns, finer), and prints both per
- * message. Output is one line of key=value pairs for the run script.
+ * the start and the end of the measured window, summed over the server process and every
+ * process descending from it (manager, workers): utime+stime from /proc/PID/stat (clock
+ * ticks; all threads) and the scheduler's run time of every thread from
+ * /proc/PID/task/TID/schedstat (ns, finer), and prints both per message. With --messages,
+ * stops after N round trips instead (for instruction counts under callgrind: use --warmup 0).
+ * Output is one line of key=value pairs for the run script.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc_cpu.h"
+
 typedef struct {
     int fd;
     size_t sent, got;
@@ -38,44 +43,13 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int read_cpu(int pid, double *stat_s, double *sched_s)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        return -1;
-    }
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    unsigned long ut = 0, st = 0;
-    /* After ")": state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
-     * utime(14) stime(15). */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) {
-        return -1;
-    }
-    *stat_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-    snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
-    f = fopen(path, "r");
-    unsigned long long ns = 0;
-    if (f) {
-        if (fscanf(f, "%llu", &ns) != 1) {
-            ns = 0;
-        }
-        fclose(f);
-    }
-    *sched_s = ns / 1e9;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1";
     int port = 0, nconns = 50, server_pid = 0;
     size_t size = 64;
     double seconds = 5, warmup = 1;
+    unsigned long long max_msgs = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--host")) {
@@ -92,6 +66,8 @@ int main(int argc, char **argv)
             warmup = atof(v);
         } else if (!strcmp(k, "--server-pid")) {
             server_pid = atoi(v);
+        } else if (!strcmp(k, "--messages")) {
+            max_msgs = strtoull(v, NULL, 10);
         } else {
             fprintf(stderr, "unknown option %s\n", k);
             return 2;
@@ -126,6 +102,7 @@ int main(int argc, char **argv)
     int measuring = 0;
     unsigned long long msgs = 0;
     double cpu0 = 0, sched0 = 0, cpu1 = 0, sched1 = 0, t0 = 0;
+    int nprocs = 0;
     struct epoll_event events[256];
     for (;;) {
         double t = now_s();
@@ -133,11 +110,12 @@ int main(int argc, char **argv)
             measuring = 1;
             msgs = 0;
             t0 = t;
-            if (server_pid) {
-                read_cpu(server_pid, &cpu0, &sched0);
+            if (server_pid && read_cpu(server_pid, &cpu0, &sched0, &nprocs) < 0) {
+                fprintf(stderr, "cannot read the CPU time of process %d\n", server_pid);
+                return 1;
             }
         }
-        if (t >= t_end) {
+        if ((!max_msgs && t >= t_end) || (max_msgs && measuring && msgs >= max_msgs)) {
             break;
         }
         int n = epoll_wait(ep, events, 256, 100);
@@ -184,14 +162,16 @@ int main(int argc, char **argv)
         }
     }
     double t1 = now_s();
-    if (server_pid) {
-        read_cpu(server_pid, &cpu1, &sched1);
+    if (server_pid && read_cpu(server_pid, &cpu1, &sched1, &nprocs) < 0) {
+        fprintf(stderr, "cannot read the CPU time of process %d\n", server_pid);
+        return 1;
     }
     double el = t1 - t0;
     printf("msgs=%llu seconds=%.3f msgs_per_s=%.0f", msgs, el, msgs / el);
     if (server_pid && msgs) {
-        printf(" cpu_s=%.3f cpu_us_per_msg=%.4f sched_s=%.4f sched_us_per_msg=%.4f", cpu1 - cpu0,
-               (cpu1 - cpu0) * 1e6 / msgs, sched1 - sched0, (sched1 - sched0) * 1e6 / msgs);
+        printf(" cpu_s=%.3f cpu_us_per_msg=%.4f sched_s=%.4f sched_us_per_msg=%.4f procs=%d",
+               cpu1 - cpu0, (cpu1 - cpu0) * 1e6 / msgs, sched1 - sched0,
+               (sched1 - sched0) * 1e6 / msgs, nprocs);
     }
     printf("\n");
     for (int i = 0; i < nconns; i++) {

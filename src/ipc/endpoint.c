@@ -39,6 +39,7 @@ static int resolve(sw_ipc_endpoint_t *ep, const sw_ipc_endpoint_options_t *o)
     ep->on_message = o->on_message;
     ep->on_full = o->on_full;
     ep->on_drained = o->on_drained;
+    ep->on_batch = o->on_batch;
     ep->arg = o->arg;
     ep->max_message = o->max_message ? o->max_message : SW_IPC_MESSAGE_DEFAULT;
     if (ep->max_message > SW_IPC_MESSAGE_MAX) {

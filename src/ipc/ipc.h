@@ -217,6 +217,14 @@ typedef struct sw_ipc_endpoint_s sw_ipc_endpoint_t;
 typedef void (*sw_ipc_message_cb)(sw_ipc_endpoint_t *ep, const sw_ipc_header_t *hdr,
                                   const void *data, size_t len, void *arg);
 
+/** A batch of messages (one wake-up of sw__ipc_recv_some: at most recv_max datagrams) has
+ * been delivered; `n` messages (> 0) went to on_message. Runs after the batch's last
+ * on_message and before the sends corked during the batch leave, so that an owner can keep
+ * its own bracket (e.g. output corking) open across the whole batch and close it here. Also
+ * runs when an on_message of the batch destroyed the endpoint (the owner may have a bracket
+ * to close); nothing else runs after that. */
+typedef void (*sw_ipc_batch_cb)(sw_ipc_endpoint_t *ep, unsigned n, void *arg);
+
 /** The send queue crossed a watermark; `queued` is the bytes queued now. */
 typedef void (*sw_ipc_queue_cb)(sw_ipc_endpoint_t *ep, size_t queued, void *arg);
 
@@ -225,6 +233,7 @@ typedef struct sw_ipc_endpoint_options_s {
     sw_ipc_message_cb on_message; /* NULL: this endpoint only sends */
     sw_ipc_queue_cb on_full;      /* queued bytes reached high_watermark (from sw__ipc_send) */
     sw_ipc_queue_cb on_drained;   /* after on_full: queued bytes fell to low_watermark */
+    sw_ipc_batch_cb on_batch;     /* optional: a batch of received messages is done */
     void *arg;                    /* passed to the callbacks */
     size_t max_message;    /* payload bytes per message, both ways; 0: SW_IPC_MESSAGE_DEFAULT */
     size_t max_reassembly; /* bytes in reassembly at once over all senders; 0: 4 x max_message */

@@ -34,7 +34,8 @@ _Static_assert(offsetof(sw_ipc_header_t, magic) == 36, "header layout");
 #define SW_IPC_NOBUFS_RETRY_MS 1
 
 /* Records are appended into blocks of this size (a larger record gets a block of its own). */
-#define SW_IPC_BLOCK ((size_t)32 << 10)
+#define SW_IPC_BLOCK     ((size_t)32 << 10)
+#define SW_IPC_SPARE_MAX 4
 
 /*
  * A block of queued records (header + payload, back to back, unaligned: headers are read with
@@ -90,6 +91,7 @@ struct sw_ipc_endpoint_s {
     uint16_t sender_id;
     sw_ipc_message_cb on_message;
     sw_ipc_queue_cb on_full, on_drained;
+    sw_ipc_batch_cb on_batch;
     void *arg;
     size_t max_message, max_reassembly, queue_max, high, low;
     unsigned recv_batch, recv_max;
@@ -112,6 +114,10 @@ struct sw_ipc_endpoint_s {
     size_t chunk, chunk_max; /* datagram size now and at most, header included */
     unsigned regrow;         /* datagrams sent since the last fallback */
     sw_ipc_block_t *qhead, *qtail;
+    /* Socket kind: up to SW_IPC_SPARE_MAX sent blocks of SW_IPC_BLOCK bytes kept for reuse, so
+     * that a busy endpoint does not malloc/free (and the heap grow/trim) per batch. */
+    sw_ipc_block_t *spare;
+    unsigned nspare;
     size_t queued; /* record bytes not sent yet (a record's header counts until it is out) */
     size_t qmsgs;  /* whole messages waiting in the queue, not started */
     unsigned cork;

@@ -328,7 +328,11 @@ int sw__ipc_recv_some(sw_ipc_endpoint_t *ep, unsigned max)
             handled++;
         }
     }
-    int result = err ? err : (int)(ep->stats.recv_messages - before);
+    uint64_t delivered = ep->stats.recv_messages - before;
+    int result = err ? err : (int)delivered;
+    if (delivered > 0 && ep->on_batch) {
+        ep->on_batch(ep, (unsigned)delivered, ep->arg);
+    }
     if (corked && !ep->dead) {
         sw__ipc_uncork(ep);
     }

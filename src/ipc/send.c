@@ -93,6 +93,12 @@ static void pop_head(sw_ipc_endpoint_t *ep)
     if (!ep->qhead) {
         ep->qtail = NULL;
     }
+    if (b->cap == SW_IPC_BLOCK && ep->nspare < SW_IPC_SPARE_MAX) {
+        b->next = ep->spare;
+        ep->spare = b;
+        ep->nspare++;
+        return;
+    }
     sw__free(b);
 }
 
@@ -102,6 +108,12 @@ size_t sw__ipc_queue_drop(sw_ipc_endpoint_t *ep)
     while (ep->qhead) {
         pop_head(ep);
     }
+    while (ep->spare) {
+        sw_ipc_block_t *b = ep->spare;
+        ep->spare = b->next;
+        sw__free(b);
+    }
+    ep->nspare = 0;
     ep->queued = 0;
     ep->qmsgs = 0;
     return n;
@@ -386,7 +398,15 @@ static int enqueue(sw_ipc_endpoint_t *ep, const sw_ipc_header_t *h, const struct
     size_t rec = SW_IPC_HEADER_SIZE + (size_t)h->length;
     sw_ipc_block_t *b = ep->qtail;
     if (!b || b->cap - b->used < rec) {
-        b = new_block(rec > SW_IPC_BLOCK ? rec : SW_IPC_BLOCK);
+        if (rec <= SW_IPC_BLOCK && ep->spare) {
+            b = ep->spare;
+            ep->spare = b->next;
+            ep->nspare--;
+            b->next = NULL;
+            b->used = b->pos = b->sent = b->nrec = b->payload = 0;
+        } else {
+            b = new_block(rec > SW_IPC_BLOCK ? rec : SW_IPC_BLOCK);
+        }
         if (!b) {
             return SW_ENOMEM;
         }

@@ -11,6 +11,8 @@
  * Idle time is measured from the last byte received (Swoole's last_recv_time): a connection
  * that only receives data from the server counts as idle.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdatomic.h>
 
 #include "core/log_int.h"
@@ -94,10 +96,38 @@ int sw__heartbeat_start(sw__reactor_t *r)
 
 /* ---- lingering closes ----------------------------------------------------------------------- */
 
+/* A connection waiting for its worker's acknowledgement of the peer's end of stream
+ * (SW__C_EOF): a worker that is alive acknowledges once it has run on_close, however long
+ * that takes (as in Swoole). A worker that died may have taken the CLOSE with it; its
+ * replacement gets it only if it was still in the channel. So once the worker is seen gone
+ * (its pid replaced in the worker table, or no longer a process), the connection waits
+ * max_wait_time more and then closes (no further on_close: the CLOSE was sent). */
+static void eof_check(sw__reactor_t *r, sw__conn_t *c, sw__ext_t *e, uint64_t now)
+{
+    if (!e->close_deadline) {
+        int32_t pid = c->worker >= 0 ? atomic_load(&r->srv->shm_workers[c->worker].pid) : 0;
+        if (pid != e->eof_pid || (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH)) {
+            e->close_deadline = now + (uint64_t)(r->srv->o.max_wait_time * 1000);
+        }
+        return;
+    }
+    if (e->close_deadline <= now) {
+        SW_LOG_INFO(r->srv->log,
+                    "session %llu: its worker ended before acknowledging the close: "
+                    "closed",
+                    (unsigned long long)c->session);
+        sw__conn_eof_ack(r, c);
+    }
+}
+
 static void linger_one(sw__reactor_t *r, sw__conn_t *c, void *arg)
 {
     uint64_t now = *(uint64_t *)arg;
-    const sw__ext_t *e = c->io.data;
+    sw__ext_t *e = c->io.data;
+    if ((c->flags & SW__C_EOF) && e) {
+        eof_check(r, c, e, now);
+        return;
+    }
     if ((c->flags & SW__C_CLOSING) && e && e->close_deadline <= now) {
         SW_LOG_INFO(r->srv->log, "session %llu: output not written %.3f s after close: reset",
                     (unsigned long long)c->session, r->srv->o.max_wait_time);
@@ -113,7 +143,7 @@ static void linger_cb(sw_loop_t *loop, uint64_t id, void *arg)
     uint64_t now = sw_loop_now(loop);
     sw__reactor_enter(r);
     sw__reactor_foreach(r, linger_one, &now);
-    if (r->nlinger == 0 && r->linger_timer) {
+    if (r->nlinger == 0 && r->neof == 0 && r->linger_timer) {
         (void)sw_timer_clear(loop, r->linger_timer);
         r->linger_timer = 0;
     }

@@ -280,7 +280,8 @@ int sw__out_send(sw__reactor_t *r, sw__conn_t *c, const void *data, size_t len)
     }
     const sw_port_t *p = sw__conn_port(r, c);
     size_t queued = sw__out_pending(c);
-    if (len > p->eff.socket_buffer_size || queued > p->eff.socket_buffer_size - len) {
+    size_t cap = p->eff.socket_buffer_size + r->out_slack;
+    if (len > cap || queued > cap - len) {
         return SW_EOVERFLOW_OUTPUT;
     }
     sw__ext_t *e = sw__ext_get(r, c);

@@ -29,6 +29,10 @@
 #define SW__IPC_REPLY (SW_IPC_TYPE_USER + 3)
 /* worker -> reactor: SW__OP_FRAMING (payload: the mode byte, then bytes to send first). */
 #define SW__IPC_FRAMING (SW_IPC_TYPE_USER + 4)
+/* worker -> reactor: on_close of a CLOSE with ext bit 1 (the peer's end of stream) has run;
+ * the socket may close once its output is written (reactor.c, SW__C_EOF). Sent on the same
+ * path as the worker's sends, so after every reply it made before. */
+#define SW__IPC_CLOSE_ACK (SW_IPC_TYPE_USER + 5)
 
 typedef struct sw__rthread_s sw__rthread_t;
 typedef struct sw__tworker_s sw__tworker_t;
@@ -77,6 +81,9 @@ struct sw__rthread_s {
     uint64_t wait_timer;
     unsigned rr;
     int rc;
+    size_t slack;        /* see send_paused (process.c) */
+    bool in_batch;       /* a bracket is open for a batch of worker requests (process.c) */
+    bool leave_deferred; /* THREAD: its end is deferred to the end of the loop iteration */
 };
 
 /* proc_worker.c */
@@ -122,6 +129,10 @@ int sw__proc_start(sw_server_t *srv);
 /* Reactor thread: a worker's request (as if it had come over the worker's channel). */
 void sw__proc_reactor_msg(sw__rthread_t *rt, const sw_ipc_header_t *h, const void *data,
                           size_t len);
+/* The same for a request posted to the reactor thread's loop (THREAD): the requests of one
+ * loop iteration share one dispatch bracket, so their sends leave together. */
+void sw__proc_reactor_post(sw__rthread_t *rt, const sw_ipc_header_t *h, const void *data,
+                           size_t len);
 
 /* thread.c (master main thread unless said otherwise) */
 /* Starts every worker thread. */

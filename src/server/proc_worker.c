@@ -48,6 +48,20 @@ void sw__proc_worker_stop(sw_server_t *srv, sw__worker_t *w, const char *why)
     sw_loop_stop(w->loop);
 }
 
+/* Sets SW__DIR_GONE on the entry of `sid`, then checks the entry still is that session (it
+ * may have been closed and its slot reused meanwhile) and takes the bit back if not. */
+static void mark_gone(sw_server_t *srv, uint64_t sid)
+{
+    sw__dirent_t *e = &srv->shm_dir[sid & srv->shm->dir_mask];
+    if (atomic_load_explicit(&e->sid, memory_order_acquire) != sid) {
+        return;
+    }
+    atomic_fetch_or(&e->flags, SW__DIR_GONE);
+    if (atomic_load_explicit(&e->sid, memory_order_acquire) != sid) {
+        atomic_fetch_and(&e->flags, (uint16_t)~SW__DIR_GONE);
+    }
+}
+
 static void w_msg(sw_ipc_endpoint_t *ep, const sw_ipc_header_t *h, const void *data, size_t len,
                   void *arg)
 {
@@ -55,7 +69,12 @@ static void w_msg(sw_ipc_endpoint_t *ep, const sw_ipc_header_t *h, const void *d
     sw__worker_t *w = arg;
     sw_server_t *srv = w->srv;
     sw__worker_shm_t *ws = &srv->shm_workers[w->id];
-    atomic_store(&ws->busy, 1);
+    /* The busy flag is read only by dispatch mode 3: a shared cache line written twice per
+     * message otherwise for nothing. */
+    bool busy = srv->o.dispatch_mode == 3;
+    if (busy) {
+        atomic_store(&ws->busy, 1);
+    }
     switch (h->type) {
     case SW_IPC_CONNECT:
         if (srv->h.on_connect) {
@@ -80,7 +99,25 @@ static void w_msg(sw_ipc_endpoint_t *ep, const sw_ipc_header_t *h, const void *d
         break;
     case SW_IPC_CLOSE:
         if (srv->h.on_close) {
-            srv->h.on_close(srv, h->session, h->ext ? -1 : h->reactor_id, srv->arg);
+            srv->h.on_close(srv, h->session, (h->ext & 1u) ? -1 : h->reactor_id, srv->arg);
+        }
+        if (h->ext & 2u) {
+            /* The peer ended its stream and the reactor keeps the socket until we are done.
+             * From now on the session is closed for the workers' calls (as after on_close in
+             * BASE mode); then acknowledge on the path of our sends, so the replies made so
+             * far go first. */
+            mark_gone(srv, h->session);
+            sw_ipc_header_t a = {.session = h->session,
+                                 .type = SW__IPC_CLOSE_ACK,
+                                 .reactor_id = h->reactor_id,
+                                 .worker_id = (uint16_t)w->id};
+            int rc = h->reactor_id < srv->proc->nr
+                         ? sw__proc_to_reactor(w, h->reactor_id, &a, NULL, 0, false)
+                         : SW_EINVAL;
+            if (rc < 0) {
+                SW_LOG_WARNING(srv->log, "worker %d: close of session %llu not acknowledged: %s",
+                               w->id, (unsigned long long)h->session, sw_strerror(rc));
+            }
         }
         break;
     case SW_IPC_DGRAM:
@@ -99,7 +136,9 @@ static void w_msg(sw_ipc_endpoint_t *ep, const sw_ipc_header_t *h, const void *d
         SW_LOG_WARNING(srv->log, "worker %d: unexpected message type %d", w->id, h->type);
         break;
     }
-    atomic_store(&ws->busy, 0);
+    if (busy) {
+        atomic_store(&ws->busy, 0);
+    }
 }
 
 static void w_signal_cb(sw_signal_t *sig, int signum, void *arg)
@@ -403,7 +442,7 @@ static void tpost_cb(sw_loop_t *loop, void *arg)
 {
     (void)loop;
     tpost_t *p = arg;
-    sw__proc_reactor_msg(p->rt, &p->h, p->len ? p->data : NULL, p->len);
+    sw__proc_reactor_post(p->rt, &p->h, p->len ? p->data : NULL, p->len);
     sw__free(p);
 }
 
@@ -466,9 +505,13 @@ int sw__proc_forward(sw_server_t *srv, int owner, uint64_t sid, int op, const vo
     if (!pr || !w || owner < 0 || owner >= pr->nr) {
         return SW_ENOT_WORKER;
     }
-    if (pr->threads && op == SW__OP_SEND && (sw__session_flags(srv, sid) & SW__DIR_FULL)) {
-        /* THREAD: posted requests have no queue cap; the connection's own cap applies. */
-        return SW_EOVERFLOW_OUTPUT;
+    if (sw__session_flags(srv, sid) & SW__DIR_GONE) {
+        return SW_ESESSION; /* on_close has run; the socket only waits for its output */
+    }
+    if (!pr->threads && !w->wep) {
+        /* A PROCESS task worker or user process has no channel to the reactor threads: an
+         * event worker relays the request (base_fwd.c; per session always the same one). */
+        return sw__base_forward(srv, (int)(sid % (uint64_t)pr->nw), sid, op, data, len);
     }
     if (pthread_equal(w->thread, pthread_self())) {
         return fwd_send(w, owner, sid, op, data, len);

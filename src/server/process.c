@@ -193,6 +193,7 @@ static void p_connect(sw__reactor_t *r, sw__conn_t *c)
     if (u >= 0) {
         c->worker = (int16_t)u;
     }
+    sw__stats_conn_worker(srv, c->worker, 1);
     (void)to_worker(rt, c->worker, SW_IPC_CONNECT, c->session, 0, NULL, 0);
 }
 
@@ -213,6 +214,7 @@ static void p_message(sw__reactor_t *r, sw__conn_t *c, const char *data, size_t 
 static void p_close(sw__reactor_t *r, uint64_t session, int reactor_id, int worker)
 {
     rthread_t *rt = r->sink_arg;
+    sw__stats_conn_worker(r->srv, worker, -1);
     if (r->stopping) {
         /* Shutdown: the workers have stopped before the reactors close what is left. */
         return;
@@ -226,7 +228,23 @@ static void p_close(sw__reactor_t *r, uint64_t session, int reactor_id, int work
     } else if (worker < 0) {
         worker = pick_worker(rt);
     }
-    (void)to_worker(rt, worker, SW_IPC_CLOSE, session, reactor_id < 0 ? 1u : 0u, NULL, 0);
+    /* ext bit 0: closed by the server (on_close gets reactor_id -1); bit 1: the peer ended
+     * its stream and the socket waits for the worker's acknowledgement (SW__C_EOF). */
+    uint32_t ext = reactor_id < 0 ? 1u : 0u;
+    int owner = -1, fd = -1;
+    if (sw__session_find(r->srv, session, &owner, &fd) == 0) {
+        sw__conn_t *c = sw__reactor_conn(r, fd, session);
+        if (c && (c->flags & SW__C_EOF)) {
+            ext |= 2u;
+        }
+    }
+    if (to_worker(rt, worker, SW_IPC_CLOSE, session, ext, NULL, 0) < 0 && (ext & 2u)) {
+        /* No acknowledgement can come: close now. */
+        sw__conn_t *c = sw__reactor_conn(r, fd, session);
+        if (c) {
+            sw__conn_eof_ack(r, c);
+        }
+    }
 }
 
 static void p_buffer(sw__reactor_t *r, uint64_t session, bool full)
@@ -237,6 +255,17 @@ static void p_buffer(sw__reactor_t *r, uint64_t session, bool full)
         return;
     }
     sw__conn_t *c = sw__reactor_conn(r, fd, session);
+    /* Reading stops while the output is over its high watermark (resumed at the low one):
+     * what a worker answers to messages already on their way is then all that can still
+     * come, so socket_buffer_size is not passed by a client that does not read (a forwarded
+     * send past it resets the connection: r_msg). The user's own pause wins (r_msg). */
+    if (c && full && !(c->flags & SW__C_PAUSED)) {
+        c->flags |= SW__C_OUTWAIT;
+        (void)sw__conn_pause(r, c);
+    } else if (c && !full && (c->flags & SW__C_OUTWAIT)) {
+        c->flags &= (uint16_t)~SW__C_OUTWAIT;
+        (void)sw__conn_resume(r, c);
+    }
     int w = c && c->worker >= 0 ? c->worker : pick_worker(rt);
     (void)to_worker(rt, w, full ? SW_IPC_BUFFER_FULL : SW_IPC_BUFFER_EMPTY, session, 0, NULL, 0);
 }
@@ -299,20 +328,106 @@ static void ep_drained(sw_ipc_endpoint_t *ep, size_t queued, void *arg)
     sw__reactor_leave(x->rt->r);
 }
 
-/* A request from a worker: act through the public calls, which find this thread's reactor
- * from the directory and run directly on the connection. */
-static void r_msg(sw_ipc_endpoint_t *ep, const sw_ipc_header_t *h, const void *data, size_t len,
-                  void *arg)
+/* One dispatch bracket per batch of worker requests (not per request): the sends of a whole
+ * batch are corked together and leave in one write per connection when the batch ends
+ * (r_batch for a channel's batch, batch_leave_cb for posted requests in THREAD mode). */
+static void batch_enter(rthread_t *rt)
+{
+    if (!rt->in_batch) {
+        rt->in_batch = true;
+        sw__reactor_enter(rt->r);
+    }
+}
+
+static void batch_leave(rthread_t *rt)
+{
+    if (rt->in_batch) {
+        rt->in_batch = false;
+        sw__reactor_leave(rt->r);
+    }
+}
+
+static void r_batch(sw_ipc_endpoint_t *ep, unsigned n, void *arg)
 {
     (void)ep;
+    (void)n;
+    batch_leave(arg);
+}
+
+static void batch_leave_cb(sw_loop_t *loop, void *arg)
+{
+    (void)loop;
     rthread_t *rt = arg;
+    rt->leave_deferred = false;
+    batch_leave(rt);
+}
+
+/* A request the worker was told had left (its call returned 0) failed here: the bytes (or the
+ * file) will never be written, so the stream would have a hole. The connection is reset
+ * instead: the client sees the stream end, never one with bytes missing. */
+static void request_lost(rthread_t *rt, const sw_ipc_header_t *h, int rc)
+{
+    SW_LOG_WARNING(rt->srv->log,
+                   "reactor %d: %s of worker %d for session %llu failed (%s: %s): connection "
+                   "reset",
+                   rt->id, h->type == SW_IPC_SEND ? "send" : "sendfile", h->worker_id,
+                   (unsigned long long)h->session, sw_err_name(rc), sw_strerror(rc));
+    (void)sw_server_close(rt->srv, h->session, 1);
+}
+
+/* A worker's send that does not fit socket_buffer_size. The connection stops being read now
+ * (if the user has not paused it already; resumed at the output's low watermark, p_buffer),
+ * so what the worker can still be answering is input already on its way to it, bounded by
+ * the channel (its watermark, one message, the kernel buffer: rt->slack). The send is queued
+ * past the cap up to that much more; anything beyond still fails (and resets). */
+static int send_paused(rthread_t *rt, const sw_ipc_header_t *h, const void *data, size_t len)
+{
+    int owner = -1, fd = -1;
+    sw__conn_t *c = NULL;
+    if (sw__session_find(rt->srv, h->session, &owner, &fd) == 0) {
+        c = sw__reactor_conn(rt->r, fd, h->session);
+    }
+    if (!c) {
+        return SW_EOVERFLOW_OUTPUT;
+    }
+    if (!(c->flags & SW__C_PAUSED)) {
+        c->flags |= SW__C_OUTWAIT;
+        (void)sw__conn_pause(rt->r, c);
+    }
+    rt->r->out_slack = rt->slack;
+    int rc = sw__out_send(rt->r, c, data, len);
+    rt->r->out_slack = 0;
+    return rc;
+}
+
+/* A request from a worker, inside a dispatch bracket: act through the public calls, which
+ * find this thread's reactor from the directory and run directly on the connection. */
+static void handle(rthread_t *rt, const sw_ipc_header_t *h, const void *data, size_t len)
+{
     sw_server_t *srv = rt->srv;
     int rc = 0;
-    sw__reactor_enter(rt->r);
     switch (h->type) {
     case SW_IPC_SEND:
         rc = sw_server_send(srv, h->session, data, len);
+        if (rc == SW_EOVERFLOW_OUTPUT) {
+            rc = send_paused(rt, h, data, len);
+        }
+        if (rc < 0 && rc != SW_ESESSION) {
+            request_lost(rt, h, rc);
+            rc = 0;
+        }
         break;
+    case SW__IPC_CLOSE_ACK: {
+        int owner = -1, fd = -1;
+        sw__conn_t *c = NULL;
+        if (sw__session_find(srv, h->session, &owner, &fd) == 0) {
+            c = sw__reactor_conn(rt->r, fd, h->session);
+        }
+        if (c) {
+            sw__conn_eof_ack(rt->r, c);
+        }
+        break;
+    }
     case SW_IPC_CLOSE:
         rc = sw_server_close(srv, h->session, h->ext != 0);
         break;
@@ -326,9 +441,9 @@ static void r_msg(sw_ipc_endpoint_t *ep, const sw_ipc_header_t *h, const void *d
         if (sw__session_find(srv, h->session, &owner, &fd) == 0) {
             c = sw__reactor_conn(rt->r, fd, h->session);
         }
-        if (c && (c->flags & SW__C_IPCWAIT)) {
+        if (c && (c->flags & (SW__C_IPCWAIT | SW__C_OUTWAIT))) {
             if (h->type == SW_IPC_PAUSE_RECV) {
-                c->flags &= (uint16_t)~SW__C_IPCWAIT;
+                c->flags &= (uint16_t) ~(SW__C_IPCWAIT | SW__C_OUTWAIT);
             }
             break;
         }
@@ -359,7 +474,9 @@ static void r_msg(sw_ipc_endpoint_t *ep, const sw_ipc_header_t *h, const void *d
             c->flags |= SW__C_BOUND;
             if (srv->o.dispatch_mode == 5) {
                 /* From now on this connection's events go to the uid's worker. */
+                sw__stats_conn_worker(srv, c->worker, -1);
                 c->worker = (int16_t)(uid % (uint64_t)rt->pr->nw);
+                sw__stats_conn_worker(srv, c->worker, 1);
             }
         }
         break;
@@ -376,6 +493,10 @@ static void r_msg(sw_ipc_endpoint_t *ep, const sw_ipc_header_t *h, const void *d
         memcpy(path, (const char *)data + 16, len - 16);
         path[len - 16] = '\0';
         rc = sw_server_sendfile(srv, h->session, path, off, flen);
+        if (rc < 0 && rc != SW_ESESSION) {
+            request_lost(rt, h, rc);
+            rc = 0;
+        }
         break;
     }
     default:
@@ -387,12 +508,38 @@ static void r_msg(sw_ipc_endpoint_t *ep, const sw_ipc_header_t *h, const void *d
         SW_LOG_NOTICE(srv->log, "reactor %d: request %d of worker %d for session %llu: %s", rt->id,
                       h->type, h->worker_id, (unsigned long long)h->session, sw_strerror(rc));
     }
-    sw__reactor_leave(rt->r);
+}
+
+static void r_msg(sw_ipc_endpoint_t *ep, const sw_ipc_header_t *h, const void *data, size_t len,
+                  void *arg)
+{
+    (void)ep;
+    rthread_t *rt = arg;
+    batch_enter(rt); /* left by r_batch when the batch ends */
+    handle(rt, h, data, len);
 }
 
 void sw__proc_reactor_msg(sw__rthread_t *rt, const sw_ipc_header_t *h, const void *data, size_t len)
 {
-    r_msg(NULL, h, data, len, rt);
+    sw__reactor_enter(rt->r);
+    handle(rt, h, data, len);
+    sw__reactor_leave(rt->r);
+}
+
+void sw__proc_reactor_post(sw__rthread_t *rt, const sw_ipc_header_t *h, const void *data,
+                           size_t len)
+{
+    /* THREAD: requests posted in one loop iteration share one bracket, closed by a deferred
+     * callback (deferred callbacks run after the posted ones). */
+    if (!rt->leave_deferred && sw_loop_defer(rt->loop, batch_leave_cb, rt) == 0) {
+        rt->leave_deferred = true;
+    }
+    if (rt->leave_deferred) {
+        batch_enter(rt);
+        handle(rt, h, data, len);
+    } else {
+        sw__proc_reactor_msg(rt, h, data, len);
+    }
 }
 
 static void *rthread_main(void *arg)
@@ -406,7 +553,13 @@ static void *rthread_main(void *arg)
     lo.log = srv->log;
     int rc = sw_loop_create(&rt->loop, &lo);
     if (rc == 0) {
-        rc = sw__reactor_create(&rt->r, srv, rt->loop, rt->id, 0, &process_sink, rt);
+        /* worker_id -1: per-worker connection_num is counted by the sink (stats.c). */
+        rc = sw__reactor_create(&rt->r, srv, rt->loop, rt->id, -1, &process_sink, rt);
+    }
+    if (rc == 0) {
+        /* End of stream waits for the worker's acknowledgement (connections with a fixed
+         * worker only: modes 1/3 close at once). */
+        rt->r->eof_ack = true;
     }
     if (rc == 0) {
         rc = sw__heartbeat_start(rt->r);
@@ -432,6 +585,7 @@ static void *rthread_main(void *arg)
         sw__ipc_endpoint_options_init(&eo);
         eo.sender_id = (uint16_t)rt->id;
         eo.on_message = r_msg;
+        eo.on_batch = r_batch;
         eo.on_full = ep_full;
         eo.on_drained = ep_drained;
         eo.arg = rt;
@@ -448,6 +602,11 @@ static void *rthread_main(void *arg)
         }
         eo.log = srv->log;
         eo.name = "reactor";
+        /* What can be on its way to a worker when a connection stops being read: the queue
+         * up to its watermark, one message, the kernel buffer (memory channels: the same
+         * default capacity). */
+        rt->slack = (eo.high_watermark ? eo.high_watermark : eo.queue_max / 2) + pr->max_message +
+                    SW_IPC_SOCKBUF_DEFAULT;
         rc = sw__ipc_endpoint_create(&rt->ep[w], pr->ch[w * pr->nr + rt->id], 0, rt->loop, &eo);
         if (rc == 0) {
             ctx[w].rt = rt;

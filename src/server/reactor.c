@@ -142,7 +142,8 @@ static void ext_release(sw__reactor_t *r, sw__conn_t *c)
 void sw__ext_maybe_put(sw__reactor_t *r, sw__conn_t *c)
 {
     sw__ext_t *e = c->io.data;
-    if (e && e->in.length == e->in.offset && !e->out_head && !(c->flags & SW__C_CLOSING)) {
+    if (e && e->in.length == e->in.offset && !e->out_head &&
+        !(c->flags & (SW__C_CLOSING | SW__C_EOF))) {
         ext_release(r, c);
     }
 }
@@ -283,7 +284,7 @@ void sw__conn_update_events(sw__reactor_t *r, sw__conn_t *c)
 {
     (void)r;
     int ev = 0;
-    if ((c->flags & SW__C_ACTIVE) && !(c->flags & (SW__C_PAUSED | SW__C_HOLD))) {
+    if ((c->flags & SW__C_ACTIVE) && !(c->flags & (SW__C_PAUSED | SW__C_HOLD | SW__C_EOF))) {
         ev |= SW_EVENT_READ;
     }
     if (c->flags & SW__C_WRITING) {
@@ -302,6 +303,9 @@ void sw__conn_free(sw__reactor_t *r, sw__conn_t *c, bool reset)
     }
     if (c->flags & SW__C_CLOSING) {
         r->nlinger--;
+    }
+    if (c->flags & SW__C_EOF) {
+        r->neof--;
     }
     sw_io_stop(&c->io);
     if (reset) {
@@ -322,6 +326,12 @@ void sw__conn_close(sw__reactor_t *r, sw__conn_t *c, bool reset, int reactor_id)
         return;
     }
     uint64_t sid = c->session;
+    /* After the peer's end of stream the CLOSE has gone to the worker already. */
+    bool eof = (c->flags & SW__C_EOF) != 0;
+    if (eof) {
+        c->flags &= (uint16_t)~SW__C_EOF;
+        r->neof--;
+    }
     SW_LOG_DEBUG(r->srv->log, "reactor %d: session %llu closed%s by %s", r->id,
                  (unsigned long long)sid, reset ? " (reset)" : "",
                  reactor_id < 0 ? "the server" : "the peer or an error");
@@ -347,7 +357,46 @@ void sw__conn_close(sw__reactor_t *r, sw__conn_t *c, bool reset, int reactor_id)
         sw__conn_update_events(r, c);
         sw__linger_add(r, c);
     }
-    note_add(r, sid, reactor_id, SW__N_CLOSE, c->worker);
+    if (!eof) {
+        note_add(r, sid, reactor_id, SW__N_CLOSE, c->worker);
+    }
+}
+
+void sw__conn_eof_ack(sw__reactor_t *r, sw__conn_t *c)
+{
+    if (c->flags & SW__C_EOF) {
+        sw__conn_close(r, c, false, r->id);
+    }
+}
+
+/* The peer ended its stream (PROCESS/THREAD, a connection with a fixed worker): instead of
+ * closing, stop reading, drop the unframed rest of the input and owe the sink its on_close
+ * (the CLOSE to the worker, asking for an acknowledgement); the session stays open, so the
+ * worker's replies, and its sends until it has run on_close, are still written. The socket
+ * closes on the acknowledgement (sw__conn_eof_ack), on any server-side close, or, when the
+ * worker died, max_wait_time after that was seen (heartbeat.c). Returns false when the
+ * connection must close at once instead. */
+static bool eof_wait(sw__reactor_t *r, sw__conn_t *c)
+{
+    if (!r->eof_ack || c->worker < 0 || r->stopping || !r->srv->shm_workers) {
+        return false;
+    }
+    sw__ext_t *e = sw__ext_get(r, c);
+    if (!e) {
+        return false;
+    }
+    sw_buffer_clear(&e->in);
+    sw_framer_init(&e->framer);
+    e->want = 0;
+    e->close_deadline = 0;
+    e->eof_pid = atomic_load(&r->srv->shm_workers[c->worker].pid);
+    c->flags |= SW__C_EOF;
+    c->flags &= (uint16_t)~SW__C_RESUME;
+    r->neof++;
+    sw__conn_update_events(r, c);
+    sw__linger_add(r, c);
+    note_add(r, c->session, r->id, SW__N_CLOSE, c->worker);
+    return true;
 }
 
 int sw__conn_pause(sw__reactor_t *r, sw__conn_t *c)
@@ -470,6 +519,9 @@ static void conn_gone(sw__reactor_t *r, sw__conn_t *c, int err)
     if (err && err != SW_ECONNRESET && err != SW_EPIPE) {
         SW_LOG_INFO(r->srv->log, "session %llu: %s: connection closed",
                     (unsigned long long)c->session, sw_strerror(err));
+    }
+    if (err == 0 && eof_wait(r, c)) {
+        return;
     }
     /* The peer is gone or failed: nothing queued can arrive any more. */
     sw__conn_close(r, c, err != 0, r->id);

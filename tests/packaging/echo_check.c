@@ -241,14 +241,13 @@ static void expect_eof(int fd, const char *what)
 /* Starts the server with its stdout on a pipe; returns the port it prints. */
 static const char *extra_args[16];
 static int nextra;
-/* --half-close no skips step 3: a server whose replies come from another process or thread
- * (echo_server in PROCESS or THREAD mode) closes the connection when it reads the end of the
- * stream, and replies still on their way to it are dropped. */
+/* --half-close no skips step 3 (end of stream while replies are on their way), for a server
+ * that does not keep the connection open after the peer's end of stream. Every echo_server
+ * mode does (PROCESS/THREAD wait for the worker's close acknowledgement), so the tests use
+ * it for none of them. */
 static int half_close = 1;
-/* --flood no skips step 2: echo_server in PROCESS or THREAD mode pauses a flooding client only
- * once its worker has seen on_buffer_full, and what the reactor receives meanwhile can pass
- * socket_buffer_size: the worker's send then fails (THREAD: SW_EOVERFLOW_OUTPUT, and the
- * example resets the connection) or is dropped by the reactor (PROCESS, logged). */
+/* --flood no skips step 2 (128 MiB sent while the echo is not read), for a server without
+ * output backpressure; every echo_server mode has it, so the tests use it for none. */
 static int flood = 1;
 /* --udp: the server echoes datagrams (echo_server --udp, passed on by this option): datagrams
  * of 1 byte to 60,000 bytes, each answered whole, instead of the stream steps. */

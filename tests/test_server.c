@@ -278,9 +278,10 @@ SW_TEST(start_errors)
     ASSERT_OK(sw_server_create(&srv, SW_MODE_BASE));
     ASSERT_ERR(sw_server_start(srv), SW_ESERVER_STATE); /* no port */
     ASSERT_OK(sw_server_destroy(srv));
-    /* THREAD mode: task workers are not supported (test_server_task.c has the rest). */
+    /* THREAD mode: task_ipc_mode 2/3 are not supported (test_server_task.c has the rest). */
     ASSERT_OK(sw_server_create(&srv, SW_MODE_THREAD));
     ASSERT_OK(sw_server_set_option(srv, "task_worker_num", "1"));
+    ASSERT_OK(sw_server_set_option(srv, "task_ipc_mode", "3"));
     ASSERT_OK(sw_server_listen(srv, "127.0.0.1", 0, SW_SOCK_TCP, NULL));
     ASSERT_ERR(sw_server_start(srv), SW_ENOTSUP);
     ASSERT_OK(sw_server_destroy(srv));

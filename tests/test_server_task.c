@@ -26,13 +26,7 @@
 #include "swoole/timer.h"
 #include "test_server_util.h"
 
-enum {
-    TAG_TASKPID = 1, /* a task worker about to sleep in "sleeppid": b = pid */
-    TAG_MSG,         /* on_pipe_message: b = length, s = src << 1 | pattern ok */
-    TAG_TIMER,       /* a timer fired in a task worker */
-    TAG_USTART,      /* a user process started: b = pid */
-    TAG_TBAD,        /* bad calls inside a task worker: b = rc of task(), s = rc of 2nd finish */
-};
+#include "test_server_task.h"
 
 /* The server child's state (test program globals; inherited by every server process). */
 static char g_tmpdir[128];
@@ -293,11 +287,7 @@ static void t_receive(sw_server_t *srv, uint64_t session, int reactor_id, const 
 
 /* ---- test side ---------------------------------------------------------------------------- */
 
-typedef struct {
-    srv_t s;
-    int fd;
-    char opt_tmpdir[128];
-} ctx_t;
+typedef task_ctx_t ctx_t;
 
 static void make_tmpdir(int n)
 {
@@ -328,7 +318,7 @@ static void start(ctx_t *c, srv_spec_t *spec, sw_server_mode_t mode, int workers
     spec->opts[k++][1] = g_tmpdir;
     spec->opts[k][0] = "max_wait_time";
     spec->opts[k++][1] = "1";
-    if (mode == SW_MODE_PROCESS) {
+    if (mode != SW_MODE_BASE) {
         spec->opts[k][0] = "reactor_num";
         spec->opts[k++][1] = "1";
     }
@@ -744,9 +734,12 @@ SW_TEST(task_bad_calls_outside)
 
 SW_TEST(task_thread_mode_refused)
 {
+    /* THREAD mode has task worker threads (test_server_task_thread.c), but neither the
+     * System V queue of task_ipc_mode 2/3 nor user processes. */
     sw_server_t *srv;
     ASSERT_OK(sw_server_create(&srv, SW_MODE_THREAD));
     ASSERT_OK(sw_server_set_option(srv, "task_worker_num", "1"));
+    ASSERT_OK(sw_server_set_option(srv, "task_ipc_mode", "2"));
     ASSERT_OK(sw_server_listen(srv, "127.0.0.1", 0, SW_SOCK_TCP, NULL));
     ASSERT_ERR(sw_server_start(srv), SW_ENOTSUP);
     ASSERT_ERR(sw_server_add_process(srv, (sw_server_process_fn)1, NULL, NULL), SW_ENOTSUP);
@@ -857,4 +850,47 @@ SW_TEST_TIMEOUT(taskwait_late_big_result_file_removed, 60)
     expect(&c, "wait 5000 -1 echo:mine", "W:0:mine");
     expect(&c, "files", "N:0");
     stop(&c);
+}
+
+/* ---- shared with test_server_task_thread.c ------------------------------------------------- */
+
+void task_start(task_ctx_t *c, srv_spec_t *spec, sw_server_mode_t mode, int workers, int tasks,
+                const char *const *extra)
+{
+    start(c, spec, mode, workers, tasks, extra);
+}
+
+void task_stop(task_ctx_t *c)
+{
+    stop(c);
+}
+
+void task_cmd(task_ctx_t *c, const char *line, char *out, size_t cap)
+{
+    cmd(c, line, out, cap);
+}
+
+void task_expect(task_ctx_t *c, const char *line, const char *want)
+{
+    expect(c, line, want);
+}
+
+const ev_t *task_wait_tag(srv_t *s, int tag, int worker, int ms)
+{
+    return wait_tag(s, tag, worker, ms);
+}
+
+void task_basic(sw_server_mode_t mode)
+{
+    basic(mode, NULL);
+}
+
+void task_big(sw_server_mode_t mode)
+{
+    big(mode);
+}
+
+void task_messages(sw_server_mode_t mode)
+{
+    messages(mode);
 }

@@ -621,7 +621,17 @@ typedef struct sw_server_stats_s {
     /* the calling worker's (0 outside workers) */
     uint64_t worker_request_count;
     uint64_t worker_response_count;
+    /* Connections this worker gets the events of. PROCESS/THREAD: counted for dispatch modes
+     * 2, 4, 5 and a dispatch_func's choice at connect (a mode 5 bind moves it); always 0 in
+     * modes 1 and 3, where a connection is not tied to one worker. */
     uint64_t worker_connection_num;
+    /* Task workers (0 without them): tasks sent (task, taskwait, taskwait_multi), tasks whose
+     * on_task returned, tasking_num = sent - done (queued or running; a task lost with a
+     * killed task worker stays counted), task workers running and not inside on_task. */
+    uint64_t task_count;
+    uint64_t task_done_count;
+    uint64_t tasking_num;
+    int task_idle_worker_num;
 } sw_server_stats_t;
 
 /** Fills `stats`. Any thread of any server process while it runs. Returns 0, SW_EINVAL or

@@ -354,15 +354,9 @@ static int base_start(sw_server_t *srv)
 static int base_forward(sw_server_t *srv, int owner, uint64_t sid, int op, const void *data,
                         size_t len)
 {
-    (void)srv;
-    (void)owner;
-    (void)sid;
-    (void)op;
-    (void)data;
-    (void)len;
-    /* Another worker process owns the connection: reaching it needs the worker-to-worker
-     * message bus, which BASE mode does not have yet. */
-    return SW_ENOTSUP;
+    /* Another worker process owns the connection: the request goes to its inbox
+     * (base_fwd.c). */
+    return sw__base_forward(srv, owner, sid, op, data, len);
 }
 
 const sw__mode_ops_t sw__mode_base = {

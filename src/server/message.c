@@ -19,8 +19,8 @@ int sw_server_send_message(sw_server_t *srv, int dst_worker_id, const void *data
     if (!srv || !data || len == 0) {
         return SW_EINVAL;
     }
-    sw__task_t *tk = srv->task;
-    if (!srv->worker || srv->is_master) {
+    sw__task_t *tk = sw__task_self(srv);
+    if (!sw__server_worker(srv) || (srv->mode != SW_MODE_THREAD && srv->is_master)) {
         return SW_ENOT_WORKER;
     }
     if (!tk || !tk->ready || tk->kind == SW__M_NONE) {
@@ -56,6 +56,7 @@ int sw_server_add_process(sw_server_t *srv, sw_server_process_fn fn, void *arg, 
         return SW_ESERVER_STATE;
     }
     if (srv->mode == SW_MODE_THREAD) {
+        /* No manager to fork and respawn it (THREAD mode has none). */
         return SW_ENOTSUP;
     }
     if (!srv->task) {
@@ -95,6 +96,13 @@ void sw__task_free(sw_server_t *srv)
 
 void sw__task_master_signal(sw_server_t *srv, int signum)
 {
+    if (srv->mode == SW_MODE_THREAD) {
+        /* No manager: the master's thread reloads the task worker threads itself. */
+        if (signum == SIGUSR2) {
+            sw__task_threads_reload(srv);
+        }
+        return;
+    }
     pid_t manager = srv->shm ? atomic_load(&srv->shm->manager_pid) : 0;
     if (signum == SIGUSR2 && manager > 0) {
         (void)kill(manager, SIGUSR2);

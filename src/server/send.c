@@ -9,7 +9,8 @@
  *     copied into an op and posted to the reactor's loop (sw_loop_post wakes it at once); the
  *     loop runs it after checking the session again. Ops from one thread run in its order.
  *   - The owner is elsewhere (another BASE worker; the master's reactor threads seen from a
- *     PROCESS worker): the mode's forward op takes it (BASE: not available yet, SW_ENOTSUP).
+ *     PROCESS worker): the mode's forward op takes it (BASE: base_fwd.c, over the owner's
+ *     inbox; connection_info and sendwait there: SW_ENOTSUP).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -340,15 +341,18 @@ int sw_server_bind(sw_server_t *srv, uint64_t session, uint64_t uid)
     }
     sw__reactor_t *r;
     sw__conn_t *c;
-    if (srv->mode != SW_MODE_BASE && sw__server_worker(srv)) {
-        /* The connection lives in the master: checked here in the directory, applied by the
-         * reactor thread that owns it (in order with this worker's other requests). */
+    if (sw__server_worker(srv)) {
+        /* The connection lives elsewhere (the master in PROCESS/THREAD, another worker in
+         * BASE): checked here in the directory, applied by its owner in order with this
+         * worker's other requests (a second bind is logged there). */
         int owner = -1, fd = -1;
         int lr = locate(srv, session, &r, &owner, &fd);
         if (lr < 0) {
             return lr;
         }
-        return srv->ops->forward(srv, owner, session, SW__OP_BIND, &uid, sizeof(uid));
+        if (!r) {
+            return srv->ops->forward(srv, owner, session, SW__OP_BIND, &uid, sizeof(uid));
+        }
     }
     int rc = local_conn(srv, session, &r, &c);
     if (rc < 0) {
@@ -394,7 +398,7 @@ void sw__conn_fill_info(sw__reactor_t *r, sw__conn_t *c, sw_connection_info_t *i
     const sw__ext_t *e = c->io.data;
     info->session = c->session;
     info->uid = c->uid;
-    info->worker_id = r->worker_id;
+    info->worker_id = r->worker_id >= 0 ? r->worker_id : c->worker;
     info->reactor_id = r->id;
     info->fd = c->io.fd;
     info->port = srv->ports[c->port];

@@ -77,6 +77,9 @@ typedef struct sw__dirent_s {
 #define SW__DIR_FULL  0x1 /* output above the high watermark (cross-thread sends fail) */
 #define SW__DIR_WS    0x2 /* a WebSocket connection: its reactor switched it (framing.c) */
 #define SW__DIR_WSP   0x4 /* its worker accepted the handshake; the switch is on its way */
+/* PROCESS/THREAD: the worker ran on_close after the peer's end of stream; the socket waits
+ * for its acknowledgement and the workers' calls fail with SW_ESESSION (proc_worker.c). */
+#define SW__DIR_GONE 0x8
 
 /* Per-worker state in shared memory. Several processes can be "worker i" at once (an async
  * reload overlaps the old and the new one): each takes an incarnation number at its start
@@ -229,6 +232,10 @@ struct sw__conn_s {
 #define SW__C_HOLD    0x100 /* framing stopped until the worker answers an upgrade request */
 #define SW__C_BOUND   0x200 /* sw_server_bind was called */
 #define SW__C_IPCWAIT 0x400 /* PROCESS: paused because its worker's channel is full */
+#define SW__C_OUTWAIT 0x800 /* PROCESS/THREAD: paused because its output is over the high mark */
+/* PROCESS/THREAD: the peer ended its stream; CLOSE went to the worker and the socket waits
+ * for its acknowledgement (reactor.c, eof_wait). */
+#define SW__C_EOF 0x1000
 
 /* One queued output item: bytes (file_fd -1), bytes in the reactor's cork buffer (file_fd
  * SW__OUT_CORK, the sw__ext_t's own item) or a range of an open file (file_fd >= 0). */
@@ -254,6 +261,7 @@ struct sw__ext_s {
      * buffer of reactor cork_r: file_fd SW__OUT_CORK, file_off/file_left the span. */
     sw__out_t cork;
     sw__reactor_t *cork_r;
+    int32_t eof_pid; /* SW__C_EOF: the pid of the connection's worker when the CLOSE left */
 };
 
 /* What a reactor does with connection events; BASE calls the user's handlers directly. */
@@ -323,6 +331,14 @@ struct sw__reactor_s {
     /* lingering closes (output draining after a close) */
     uint64_t linger_timer;
     uint64_t nlinger;
+    /* PROCESS/THREAD: a peer's end of stream on a connection with a fixed worker is sent to
+     * the worker as CLOSE while the socket stays open (SW__C_EOF) until the worker's
+     * acknowledgement (sw__conn_eof_ack), so replies it sent before on_close still go out. */
+    bool eof_ack;
+    uint64_t neof; /* connections in SW__C_EOF */
+    /* Bytes a send may queue past socket_buffer_size (output.c); 0 except while process.c
+     * applies a worker's send to a connection it no longer reads (see there). */
+    size_t out_slack;
 
     /* heartbeat */
     uint64_t heartbeat_timer;
@@ -385,6 +401,9 @@ void sw__reactor_foreach(sw__reactor_t *r, void (*f)(sw__reactor_t *, sw__conn_t
 void sw__conn_close(sw__reactor_t *r, sw__conn_t *c, bool reset, int reactor_id);
 /* Closes the socket of an open connection now and frees its slot (no notification). */
 void sw__conn_free(sw__reactor_t *r, sw__conn_t *c, bool reset);
+/* The worker acknowledged the CLOSE of an SW__C_EOF connection: close it (lingering) without
+ * another on_close. */
+void sw__conn_eof_ack(sw__reactor_t *r, sw__conn_t *c);
 int sw__conn_pause(sw__reactor_t *r, sw__conn_t *c);
 int sw__conn_resume(sw__reactor_t *r, sw__conn_t *c);
 /* Registers READ/WRITE interest from the flags. */
@@ -561,6 +580,9 @@ int sw__conn_framing(sw__reactor_t *r, sw__conn_t *c, const void *data, size_t l
 void sw__conn_ws_fail(sw__reactor_t *r, sw__conn_t *c, int rc);
 /* HTTP framing asked for an interim "100 Continue": sends it. */
 void sw__conn_continue(sw__reactor_t *r, sw__conn_t *c);
+
+/* stats.c: PROCESS/THREAD per-worker connection_num (+1 / -1 for worker, -1 ignored). */
+void sw__stats_conn_worker(sw_server_t *srv, int worker, int delta);
 
 /* manager.c */
 int sw__manager_run(sw_server_t *srv);

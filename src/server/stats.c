@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "server/server_int.h"
+#include "server/task_int.h"
 #include "swoole/error.h"
 
 int sw_server_stats(const sw_server_t *srv, sw_server_stats_t *stats)
@@ -30,6 +31,18 @@ int sw_server_stats(const sw_server_t *srv, sw_server_stats_t *stats)
     stats->total_send_bytes = atomic_load_explicit(&sh->send_bytes, memory_order_relaxed);
     stats->worker_num = sh->worker_num;
     stats->task_worker_num = srv->o.task_worker_num;
+    const sw__task_t *tk = srv->task;
+    if (tk && tk->shm) {
+        stats->task_count = atomic_load_explicit(&tk->shm->sent, memory_order_relaxed);
+        stats->task_done_count = atomic_load_explicit(&tk->shm->done, memory_order_relaxed);
+        stats->tasking_num = stats->task_count > stats->task_done_count
+                                 ? stats->task_count - stats->task_done_count
+                                 : 0;
+        for (int i = 0; i < srv->o.task_worker_num; i++) {
+            stats->task_idle_worker_num +=
+                atomic_load(&tk->shm->tw[i].pid) != 0 && !atomic_load(&tk->shm->tw[i].busy);
+        }
+    }
     const sw__worker_t *me = sw__server_worker(srv);
     if (me) {
         const sw__worker_shm_t *w = &srv->shm_workers[me->id];
@@ -38,4 +51,21 @@ int sw_server_stats(const sw_server_t *srv, sw_server_stats_t *stats)
         stats->worker_connection_num = atomic_load(&w->connection_num);
     }
     return 0;
+}
+
+void sw__stats_conn_worker(sw_server_t *srv, int worker, int delta)
+{
+    if (worker < 0 || worker >= srv->o.worker_num || !srv->shm_workers) {
+        return;
+    }
+    _Atomic uint64_t *n = &srv->shm_workers[worker].connection_num;
+    if (delta > 0) {
+        atomic_fetch_add(n, 1);
+        return;
+    }
+    /* Never below 0 (a close seen without its connect, e.g. a dispatch_func that chose a
+     * worker at close only). */
+    uint64_t v = atomic_load(n);
+    while (v > 0 && !atomic_compare_exchange_weak(n, &v, v - 1)) {
+    }
 }

@@ -79,12 +79,14 @@ int sw__task_check(sw_server_t *srv)
     if (!sw__task_need_manager(srv)) {
         return 0;
     }
-    if (srv->mode == SW_MODE_THREAD) {
-        /* THREAD mode has no manager process to fork task workers or user processes. */
-        return SW_ENOTSUP;
-    }
     if (srv->o.task_ipc_mode < 1 || srv->o.task_ipc_mode > 3) {
         return SW_EOPTION_VALUE;
+    }
+    if (srv->mode == SW_MODE_THREAD &&
+        ((srv->task && srv->task->nuprocs > 0) || srv->o.task_ipc_mode != 1)) {
+        /* THREAD mode runs task workers as threads (task_thread.c); user processes and the
+         * System V queue of modes 2/3 need processes. */
+        return SW_ENOTSUP;
     }
     sw__task_t *tk = task_get(srv);
     if (!tk) {
@@ -511,7 +513,9 @@ int sw__task_member_attach(sw__task_t *tk, int self, int kind, sw_loop_t *loop)
     tk->self = self;
     tk->kind = kind;
     tk->loop = loop;
-    tk->pid = getpid();
+    /* The high half of task ids: the pid, or in THREAD mode a tag unique to this member
+     * incarnation (every member shares the pid there). */
+    tk->pid = tk->threaded ? (pid_t)(atomic_fetch_add(&tk->shm->tags, 1) + 1) : getpid();
     tk->next_seq = 0;
     tk->waits = NULL;
     tk->in_task = false;
@@ -519,10 +523,10 @@ int sw__task_member_attach(sw__task_t *tk, int self, int kind, sw_loop_t *loop)
     tk->handled = 0;
     /* Keep: side 0 of every other inbox (to write), side 1 of ours (to read); the waitbox of
      * an event worker (side 1); side 0 of every waitbox in a task worker. */
-    for (int i = 0; i < tk->np; i++) {
+    for (int i = 0; !tk->threaded && i < tk->np; i++) {
         (void)sw__ipc_channel_close_side(tk->inbox[i], i == self ? 0 : 1);
     }
-    for (int i = 0; tk->waitbox && i < tk->nw; i++) {
+    for (int i = 0; !tk->threaded && tk->waitbox && i < tk->nw; i++) {
         if (kind == SW__M_TASK) {
             (void)sw__ipc_channel_close_side(tk->waitbox[i], 1);
         } else if (kind == SW__M_WORKER && i == self) {
@@ -531,6 +535,11 @@ int sw__task_member_attach(sw__task_t *tk, int self, int kind, sw_loop_t *loop)
             (void)sw__ipc_channel_destroy(tk->waitbox[i]);
             tk->waitbox[i] = NULL;
         }
+    }
+    if (kind == SW__M_TASK || kind == SW__M_USER) {
+        /* Also set by the manager when it forks us, maybe after our on_worker_start: from here
+         * on sw_server_stats counts us as a running task worker. */
+        atomic_store(&tk->shm->tw[self - tk->nw].pid, (int32_t)getpid());
     }
     tk->out_ep = sw__calloc((size_t)tk->np, sizeof(*tk->out_ep));
     if (kind == SW__M_TASK && tk->nw > 0) {
@@ -595,6 +604,9 @@ void sw__task_member_detach(sw__task_t *tk, int flush_ms)
 int sw__task_worker_attach(sw_server_t *srv, sw__worker_t *w)
 {
     sw__task_t *tk = srv->task;
+    if (srv->mode == SW_MODE_THREAD) {
+        return sw__task_thread_attach(srv, w);
+    }
     if (!tk || !tk->ready || srv->is_master) {
         return 0;
     }
@@ -604,6 +616,10 @@ int sw__task_worker_attach(sw_server_t *srv, sw__worker_t *w)
 void sw__task_worker_detach(sw_server_t *srv, sw__worker_t *w)
 {
     (void)w;
+    if (srv->mode == SW_MODE_THREAD) {
+        sw__task_thread_detach(srv);
+        return;
+    }
     sw__task_t *tk = srv->task;
     if (tk && tk->kind != SW__M_NONE) {
         sw__task_member_detach(tk, (int)(srv->o.max_wait_time * 1000));
@@ -639,6 +655,12 @@ static void inbox_msg(sw_ipc_endpoint_t *ep, const sw_ipc_header_t *h, const voi
             return;
         }
         break;
+    case SW_IPC_SEND:
+        /* BASE: a session op from another member for a connection of ours (base_fwd.c). */
+        if (tk->kind == SW__M_WORKER) {
+            sw__base_fwd_run(srv, h, data, len);
+        }
+        return;
     case SW_IPC_PIPE_MESSAGE:
         if (srv->h.on_pipe_message) {
             srv->h.on_pipe_message(srv, h->worker_id, data, len, srv->arg);
@@ -686,8 +708,8 @@ static int sender_check(sw_server_t *srv)
     if (srv->o.task_worker_num == 0) {
         return SW_ENOTSUP;
     }
-    sw__task_t *tk = srv->task;
-    if (!tk || !tk->ready || tk->kind != SW__M_WORKER || !srv->worker) {
+    sw__task_t *tk = sw__task_self(srv);
+    if (!tk || !tk->ready || tk->kind != SW__M_WORKER || !sw__server_worker(srv)) {
         return SW_ENOT_WORKER;
     }
     return sw__server_check_thread(srv);
@@ -765,6 +787,9 @@ static int send_task(sw__task_t *tk, const void *data, size_t len, int dst, unsi
         h.reactor_id = (uint16_t)(t < 0 ? 0xffff : t);
         rc = queue_send(tk, &h, data, len, t < 0 ? 1 : t + 1);
     }
+    if (rc == 0) {
+        atomic_fetch_add_explicit(&tk->shm->sent, 1, memory_order_relaxed);
+    }
     if (rc == 0 && id_out) {
         *id_out = id;
     }
@@ -781,7 +806,7 @@ int sw_server_task(sw_server_t *srv, const void *data, size_t len, int dst_worke
     if (rc < 0) {
         return rc;
     }
-    sw__task_t *tk = srv->task;
+    sw__task_t *tk = sw__task_self(srv);
     if (dst_worker < -1 || dst_worker >= tk->nt) {
         return SW_EINVAL;
     }
@@ -871,7 +896,7 @@ int sw_server_taskwait(sw_server_t *srv, const void *data, size_t len, int timeo
     if (rc < 0) {
         return rc;
     }
-    sw__task_t *tk = srv->task;
+    sw__task_t *tk = sw__task_self(srv);
     if (dst_worker < -1 || dst_worker >= tk->nt || tk->waits) {
         return SW_EINVAL;
     }
@@ -904,10 +929,11 @@ int sw_server_taskwait_multi(sw_server_t *srv, sw_task_wait_t *tasks, size_t n, 
     if (rc < 0) {
         return rc;
     }
-    if (srv->task->waits) {
+    sw__task_t *tk = sw__task_self(srv);
+    if (tk->waits) {
         return SW_EINVAL;
     }
-    return wait_tasks(srv->task, tasks, n, timeout_ms, -1);
+    return wait_tasks(tk, tasks, n, timeout_ms, -1);
 }
 
 void sw_server_task_free(void *result)
@@ -920,7 +946,7 @@ int sw_server_task_finish(sw_server_t *srv, const void *data, size_t len)
     if (!srv || (!data && len > 0)) {
         return SW_EINVAL;
     }
-    sw__task_t *tk = srv->task;
+    sw__task_t *tk = sw__task_self(srv);
     if (!tk || tk->kind != SW__M_TASK || !tk->in_task) {
         return SW_ENOT_WORKER;
     }

@@ -55,7 +55,11 @@
 #define SW__GROUP_USER   2
 
 typedef struct sw__task_shm_s {
-    _Atomic uint32_t rr; /* round-robin start of the idle-first choice */
+    _Atomic uint32_t rr;   /* round-robin start of the idle-first choice */
+    _Atomic uint32_t tags; /* THREAD: the last member tag handed out (task_thread.c) */
+    /* sw_server_stats: tasks sent by event workers, tasks whose on_task returned */
+    _Atomic uint64_t sent;
+    _Atomic uint64_t done;
     struct {
         _Atomic int32_t pid;
         _Atomic int32_t busy; /* inside on_task */
@@ -129,6 +133,11 @@ typedef struct sw__task_s {
     bool mq_busy; /* a task is with the loop */
     bool mq_stop;
     sw__mq_item_t *mq_item;
+    /* THREAD mode (task_thread.c): members are threads of the master process, each with its
+     * own copy of this struct (the calling thread's: sw__task_self); channels are of the
+     * memory kind and nothing is closed per member. */
+    bool threaded;
+    struct sw__tthread_s *tthreads; /* [nt], in srv->task only */
 } sw__task_t;
 
 /* ---- task.c ---------------------------------------------------------------------------- */
@@ -155,7 +164,7 @@ int sw__task_shm_make(sw_server_t *srv, sw__task_t *tk);
 pid_t sw__task_worker_pid(const sw_server_t *srv, int worker_id);
 /* Frees what sw_server_add_process registered and the shared state (sw_server_destroy). */
 void sw__task_free(sw_server_t *srv);
-/* PROCESS master: SIGUSR2 goes to the manager. */
+/* PROCESS master: SIGUSR2 goes to the manager; THREAD: reloads the task worker threads. */
 void sw__task_master_signal(sw_server_t *srv, int signum);
 
 /* Shared by task*.c / message.c. */
@@ -171,6 +180,33 @@ int sw__task_load(sw__task_t *tk, unsigned flags, const void *data, size_t len, 
                   size_t *out_len, bool copy);
 /* Removes the temp file a dropped message names (if it is one of ours). */
 void sw__task_drop_payload(sw__task_t *tk, unsigned flags, const void *data, size_t len);
+
+/* ---- base_fwd.c --------------------------------------------------------------------------- */
+
+/* BASE mode's forward op: a session op for another worker process, over its inbox. */
+int sw__base_forward(sw_server_t *srv, int owner, uint64_t sid, int op, const void *data,
+                     size_t len);
+/* Owner side: runs a forwarded op (an SW_IPC_SEND inbox message) on this worker's reactor. */
+void sw__base_fwd_run(sw_server_t *srv, const sw_ipc_header_t *h, const void *data, size_t len);
+
+/* ---- task_thread.c ------------------------------------------------------------------------- */
+
+/* The calling member's task state: the calling thread's member copy in THREAD mode (or
+ * srv->task, not a member, on other threads); srv->task in the other modes. */
+sw__task_t *sw__task_self(const sw_server_t *srv);
+/* THREAD master, before the event worker threads start: memory channels for every member,
+ * the task worker threads. Returns 0 or an error (start fails). */
+int sw__task_threads_start(sw_server_t *srv);
+/* THREAD master: ask every task worker thread to stop; true when all have ended (joined). */
+void sw__task_threads_stop(sw_server_t *srv);
+bool sw__task_threads_done(sw_server_t *srv);
+/* THREAD master: every task worker thread starts a new incarnation (reload). */
+void sw__task_threads_reload(sw_server_t *srv);
+/* THREAD master: stop and join every task worker thread, then free channels and state. */
+void sw__task_threads_free(sw_server_t *srv);
+/* THREAD event worker thread: its member copy (attach) and its end (detach). */
+int sw__task_thread_attach(sw_server_t *srv, sw__worker_t *w);
+void sw__task_thread_detach(sw_server_t *srv);
 
 /* ---- task_worker.c ----------------------------------------------------------------------- */
 

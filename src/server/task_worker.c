@@ -50,6 +50,7 @@ void sw__task_run(sw__task_t *tk, const sw_ipc_header_t *h, const void *data, si
     }
     tk->in_task = false;
     atomic_store(&tk->shm->tw[t].busy, 0);
+    atomic_fetch_add_explicit(&tk->shm->done, 1, memory_order_relaxed);
     if (p != data) {
         sw__free(p);
     }

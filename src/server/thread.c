@@ -36,6 +36,7 @@
 #include "core/fault.h"
 #include "core/log_int.h"
 #include "server/proc_int.h"
+#include "server/task_int.h"
 #include "swoole/error.h"
 #include "swoole/timer.h"
 
@@ -202,6 +203,12 @@ static void ended_cb(sw_loop_t *loop, void *arg)
 int sw__thread_workers_start(sw_server_t *srv)
 {
     sw__proc_t *pr = srv->proc;
+    /* Task worker threads and the members' channels first (task_thread.c): a worker thread
+     * may send a task from on_worker_start. */
+    int trc = sw__task_threads_start(srv);
+    if (trc < 0) {
+        return trc;
+    }
     pr->tw = sw__calloc((size_t)pr->nw, sizeof(*pr->tw));
     if (!pr->tw) {
         return SW_ENOMEM;
@@ -238,6 +245,7 @@ void sw__thread_workers_stop(sw_server_t *srv)
             ask_stop(&pr->tw[i]);
         }
     }
+    sw__task_threads_stop(srv);
 }
 
 bool sw__thread_workers_done(sw_server_t *srv)
@@ -248,7 +256,7 @@ bool sw__thread_workers_done(sw_server_t *srv)
             return false;
         }
     }
-    return true;
+    return sw__task_threads_done(srv);
 }
 
 void sw__thread_workers_join(sw_server_t *srv)
@@ -261,6 +269,8 @@ void sw__thread_workers_join(sw_server_t *srv)
             pr->tw[i].running = false;
         }
     }
+    /* The task worker threads too; then their channels go (no endpoint is left). */
+    sw__task_threads_free(srv);
 }
 
 int sw__thread_reload(sw_server_t *srv)
@@ -269,6 +279,8 @@ int sw__thread_reload(sw_server_t *srv)
     if (!pr->tw) {
         return SW_ESERVER_STATE;
     }
+    /* SIGUSR1 reloads the task workers too (as the manager does in the other modes). */
+    sw__task_threads_reload(srv);
     if (srv->o.reload_async) {
         SW_LOG_INFO(srv->log, "master: reloading %d worker threads", pr->nw);
         for (int i = 0; i < pr->nw; i++) {
@@ -296,6 +308,7 @@ int sw__thread_reload(sw_server_t *srv)
 void sw__thread_workers_free(sw_server_t *srv)
 {
     sw__proc_t *pr = srv->proc;
+    sw__task_threads_free(srv);
     if (!pr->tw) {
         return;
     }

@@ -23,68 +23,10 @@
 #include "swoole/http.h"
 #include "swoole/protocol.h"
 
+#include "fuzz_reader.h"
+
 #define HEADER     3
 #define MAX_STREAM 8192
-
-static size_t run(const sw_protocol_t *p, const unsigned char *s, size_t n, int pattern,
-                  size_t *ends)
-{
-    size_t max = p->package_max_length;
-    size_t start = 0, fed = 0, count = 0;
-    uint64_t x = 0x9e3779b97f4a7c15ULL;
-    sw_framer_t st;
-    sw_framer_init(&st);
-    while (fed < n) {
-        size_t room = max - (fed - start);
-        size_t want = n - fed;
-        if (pattern == 1) {
-            want = 1;
-        } else if (pattern == 2) {
-            x ^= x >> 12, x ^= x << 25, x ^= x >> 27; /* xorshift64 */
-            want = (size_t)(x % 61) + 1;
-        }
-        if (want > n - fed) {
-            want = n - fed;
-        }
-        if (want > room) {
-            want = room;
-        }
-        if (want == 0) {
-            abort(); /* the framer waits for more than the limit: a deadlock */
-        }
-        fed += want;
-        for (;;) {
-            size_t len = fed - start, out = 0;
-            char *copy = NULL;
-            const char *data = (const char *)s + start;
-            if (len > 0 && len <= 512) {
-                copy = malloc(len);
-                if (!copy) {
-                    abort();
-                }
-                memcpy(copy, data, len);
-                data = copy;
-            }
-            int rc = sw_protocol_next(p, &st, data, len, &out);
-            free(copy);
-            if (rc < 0) {
-                abort(); /* HTTP framing never fails on input */
-            }
-            if (rc == 0) {
-                if (out <= len || out > max) {
-                    abort();
-                }
-                break;
-            }
-            if (out == 0 || out > len || out > max) {
-                abort();
-            }
-            start += out;
-            ends[count++] = start;
-        }
-    }
-    return count;
-}
 
 /* The parser's view of the request starting at s[0]: its length when it completes one whose
  * head fits `hmax` and whole length fits `max`, else 0. */
@@ -126,13 +68,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const unsigned char *s = data + HEADER;
     size_t n = size - HEADER;
     static size_t e0[MAX_STREAM + 1], e1[MAX_STREAM + 1], e2[MAX_STREAM + 1];
-    size_t c0 = run(&p, s, n, 0, e0);
-    size_t c1 = run(&p, s, n, 1, e1);
-    size_t c2 = run(&p, s, n, 2, e2);
-    if (c0 != c1 || c0 != c2 || memcmp(e0, e1, c0 * sizeof(size_t)) != 0 ||
-        memcmp(e0, e2, c0 * sizeof(size_t)) != 0) {
-        abort();
+    fuzz_cuts_t whole = {.ends = e0, .cap = MAX_STREAM + 1},
+                bytes = {.ends = e1, .cap = MAX_STREAM + 1},
+                chunks = {.ends = e2, .cap = MAX_STREAM + 1};
+    fuzz_reader_t rd = {.p = &p,
+                        .next = sw_protocol_next,
+                        .chunk_max = 61,
+                        .seed = 0x9e3779b97f4a7c15ULL,
+                        .copy_max = 512};
+    fuzz_read_ways(&rd, s, n, &whole, &bytes, &chunks);
+    if (whole.error) {
+        abort(); /* HTTP framing never fails on input */
     }
+    fuzz_cuts_same(&whole, &bytes);
+    fuzz_cuts_same(&whole, &chunks);
+    size_t c0 = whole.count;
     size_t hmax = p.http_max_header_size < p.package_max_length ? p.http_max_header_size
                                                                 : p.package_max_length;
     size_t start = 0;

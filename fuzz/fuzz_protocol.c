@@ -27,15 +27,12 @@
 #include "swoole/error.h"
 #include "swoole/protocol.h"
 
+#include "fuzz_reader.h"
+
 #define HEADER     12
 #define MAX_STREAM 8192
 
-typedef struct {
-    size_t *ends;
-    size_t count;
-    int error;
-    size_t leftover;
-} result_t;
+typedef fuzz_cuts_t result_t;
 
 static void push(result_t *r, size_t end)
 {
@@ -58,73 +55,6 @@ static ssize_t varint_length(const char *data, size_t len, void *arg)
         }
     }
     return 0;
-}
-
-/* The reader. `chunk(i)` gives the size of the i-th read (0: all that fits). */
-static void run(const sw_protocol_t *p, const unsigned char *s, size_t n, int pattern,
-                uint64_t seed, result_t *r)
-{
-    size_t max = p->package_max_length;
-    size_t start = 0, fed = 0;
-    uint64_t x = seed | 1;
-    sw_framer_t st;
-    sw_framer_init(&st);
-    r->count = 0;
-    r->error = 0;
-    while (fed < n) {
-        size_t room = max - (fed - start);
-        size_t want = n - fed;
-        if (pattern == 1) {
-            want = 1;
-        } else if (pattern == 2) {
-            x ^= x >> 12, x ^= x << 25, x ^= x >> 27; /* xorshift64 */
-            want = (size_t)(x % 97) + 1;
-        }
-        if (want > n - fed) {
-            want = n - fed;
-        }
-        if (want > room) {
-            want = room;
-        }
-        if (want == 0) {
-            abort(); /* the framer waits for more than the limit: a deadlock */
-        }
-        fed += want;
-        for (;;) {
-            size_t len = fed - start, out = 0;
-            char *copy = NULL;
-            const char *data = (const char *)s + start;
-            if (len > 0 && len <= 512) {
-                copy = malloc(len);
-                if (!copy) {
-                    abort();
-                }
-                memcpy(copy, data, len);
-                data = copy;
-            }
-            int rc = sw_protocol_next(p, &st, data, len, &out);
-            free(copy);
-            if (rc < 0) {
-                if (rc != SW_EPKGTOOBIG && rc != SW_EPKGMALFORMED) {
-                    abort();
-                }
-                r->error = rc;
-                return;
-            }
-            if (rc == 0) {
-                if (out <= len || out > max) {
-                    abort();
-                }
-                break;
-            }
-            if (out == 0 || out > len || out > max) {
-                abort();
-            }
-            start += out;
-            push(r, start);
-        }
-    }
-    r->leftover = n - start;
 }
 
 /* Reference EOF split over the whole stream. */
@@ -228,19 +158,6 @@ static void ref_length(const sw_protocol_t *p, const unsigned char *s, size_t n,
     r->leftover = n - start;
 }
 
-static void same(const result_t *a, const result_t *b)
-{
-    if (a->error != b->error || a->count != b->count) {
-        abort();
-    }
-    if (memcmp(a->ends, b->ends, a->count * sizeof *a->ends) != 0) {
-        abort();
-    }
-    if (!a->error && a->leftover != b->leftover) {
-        abort();
-    }
-}
-
 /* Every message of an EOF-check run ends with the delimiter. */
 static void ends_with_eof(const sw_protocol_t *p, const unsigned char *s, const result_t *r)
 {
@@ -303,12 +220,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!buf) {
         return 0;
     }
-    result_t whole = {.ends = buf}, bytes = {.ends = buf + n + 1},
-             chunks = {.ends = buf + 2 * (n + 1)}, ref = {.ends = buf + 3 * (n + 1)};
-    uint64_t seed = (uint64_t)h[5] << 40 | (uint64_t)h[6] << 24 | (uint64_t)h[7] << 8 | h[8];
-    run(&p, s, n, 0, seed, &whole);
-    run(&p, s, n, 1, seed, &bytes);
-    run(&p, s, n, 2, seed, &chunks);
+    result_t whole = {.ends = buf, .cap = n + 1}, bytes = {.ends = buf + n + 1, .cap = n + 1},
+             chunks = {.ends = buf + 2 * (n + 1), .cap = n + 1},
+             ref = {.ends = buf + 3 * (n + 1), .cap = n + 1};
+    fuzz_reader_t rd = {.p = &p,
+                        .next = sw_protocol_next,
+                        .chunk_max = 97,
+                        .seed = (uint64_t)h[5] << 40 | (uint64_t)h[6] << 24 | (uint64_t)h[7] << 8 |
+                                h[8],
+                        .copy_max = 512};
+    fuzz_read_ways(&rd, s, n, &whole, &bytes, &chunks);
     switch (mode) {
     case 0: /* raw: no errors, everything delivered in pieces of at most the limit */
         if (whole.error || bytes.error || chunks.error || whole.leftover || bytes.count != n) {
@@ -317,21 +238,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 1: /* EOF check */
         ref_split(&p, s, n, &ref);
-        same(&bytes, &ref);
+        fuzz_cuts_same(&bytes, &ref);
         ends_with_eof(&p, s, &whole);
         ends_with_eof(&p, s, &chunks);
         break;
     case 2:
         ref_split(&p, s, n, &ref);
-        same(&whole, &ref);
-        same(&bytes, &ref);
-        same(&chunks, &ref);
+        fuzz_cuts_same(&whole, &ref);
+        fuzz_cuts_same(&bytes, &ref);
+        fuzz_cuts_same(&chunks, &ref);
         break;
     default:
         ref_length(&p, s, n, &ref);
-        same(&whole, &ref);
-        same(&bytes, &ref);
-        same(&chunks, &ref);
+        fuzz_cuts_same(&whole, &ref);
+        fuzz_cuts_same(&bytes, &ref);
+        fuzz_cuts_same(&chunks, &ref);
         break;
     }
     free(buf);

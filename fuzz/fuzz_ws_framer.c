@@ -21,6 +21,8 @@
 #include "swoole/protocol.h"
 #include "swoole/websocket.h"
 
+#include "fuzz_reader.h"
+
 #define HEADER     3
 #define MAX_STREAM 4096
 #define COPY_MAX   64 /* unread input up to this is copied to an exact-size buffer */
@@ -69,64 +71,15 @@ static void check_frame(const unsigned char *f, size_t n)
     free(copy);
 }
 
-static size_t run(const sw_protocol_t *p, const unsigned char *s, size_t n, int bytewise,
-                  size_t *ends, int *err)
+/* Each cut frame fits websocket_max_frame_size (plus the longest header, 14 bytes) and agrees
+ * with the decoder. */
+static void on_frame(const unsigned char *s, size_t start, size_t end, void *arg)
 {
-    size_t max = p->package_max_length;
-    size_t start = 0, fed = 0, count = 0;
-    sw_framer_t st;
-    sw_framer_init(&st);
-    *err = 0;
-    while (fed < n) {
-        size_t want = bytewise ? 1 : n - fed;
-        if (want > max - (fed - start)) {
-            want = max - (fed - start);
-        }
-        if (want == 0) {
-            abort(); /* waits for more than the limit */
-        }
-        fed += want;
-        for (;;) {
-            size_t len = fed - start, out = 0;
-            const char *data = (const char *)s + start;
-            char *copy = NULL;
-            if (len <= COPY_MAX) {
-                copy = malloc(len ? len : 1);
-                if (!copy) {
-                    abort();
-                }
-                memcpy(copy, data, len);
-                data = copy;
-            }
-            int r = sw_protocol_next_websocket(p, &st, data, len, &out);
-            free(copy);
-            if (r < 0) {
-                if (r != SW_EPKGTOOBIG && r != SW_EPKGMALFORMED) {
-                    abort();
-                }
-                *err = r;
-                return count;
-            }
-            if (r == 0) {
-                if (out <= len || out > max) {
-                    abort();
-                }
-                break;
-            }
-            if (out == 0 || out > len || out > max) {
-                abort();
-            }
-            if (p->websocket_max_frame_size && out > p->websocket_max_frame_size + 14) {
-                abort();
-            }
-            if (count < MAX_STREAM) {
-                ends[count++] = start + out;
-            }
-            check_frame(s + start, out);
-            start += out;
-        }
+    const sw_protocol_t *p = arg;
+    if (p->websocket_max_frame_size && end - start > p->websocket_max_frame_size + 14) {
+        abort();
     }
-    return count;
+    check_frame(s + start, end - start);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -139,11 +92,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p.package_max_length = 16 + (size_t)((data[0] | data[1] << 8) % 4096);
     p.websocket_max_frame_size = data[2];
     static size_t a[MAX_STREAM], b[MAX_STREAM];
-    int ea, eb;
-    size_t na = run(&p, data + HEADER, size - HEADER, 0, a, &ea);
-    size_t nb = run(&p, data + HEADER, size - HEADER, 1, b, &eb);
-    if (na != nb || ea != eb || memcmp(a, b, na * sizeof(a[0])) != 0) {
-        abort();
-    }
+    fuzz_cuts_t whole = {.ends = a, .cap = MAX_STREAM}, bytes = {.ends = b, .cap = MAX_STREAM};
+    fuzz_reader_t rd = {.p = &p,
+                        .next = sw_protocol_next_websocket,
+                        .copy_max = COPY_MAX,
+                        .on_message = on_frame,
+                        .arg = &p};
+    fuzz_read_ways(&rd, data + HEADER, size - HEADER, &whole, &bytes, NULL);
+    fuzz_cuts_same(&whole, &bytes);
     return 0;
 }

@@ -11,6 +11,33 @@
 #include "test_httpd_util.h"
 #include "test_server_util.h"
 
+/* Sends `req` on a new connection to `port` and reads the response into r (the connection is
+ * closed again). */
+static void exchange(int port, const char *req, hresp_t *r)
+{
+    int fd = cli_tcp(port);
+    cli_send(fd, req, strlen(req));
+    ASSERT_EQ(hresp_read(fd, r, 0), 0);
+    close(fd);
+}
+
+/* POST /files with one multipart file (field "u", file name "x") holding `content`; returns
+ * the response's status, its body in r. */
+static int upload(int port, const char *content, hresp_t *r)
+{
+    char body[256], req[512];
+    snprintf(body, sizeof(body),
+             "--B\r\nContent-Disposition: form-data; name=\"u\"; filename=\"x\"\r\n\r\n"
+             "%s\r\n--B--\r\n",
+             content);
+    snprintf(req, sizeof(req),
+             "POST /files HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
+             "boundary=B\r\nContent-Length: %zu\r\n\r\n%s",
+             strlen(body), body);
+    exchange(port, req, r);
+    return r->status;
+}
+
 SW_TEST(api_bad_args)
 {
     sw_server_t *srv;
@@ -88,15 +115,11 @@ SW_TEST(api_misuse_in_handler)
 {
     hsrv_t s;
     hsrv_start(&s, SW_MODE_BASE, 1, NULL);
-    int fd = cli_tcp(s.port);
-    const char *req = "GET /misuse HTTP/1.1\r\nHost: x\r\n\r\n";
-    cli_send(fd, req, strlen(req));
     hresp_t r;
-    ASSERT_EQ(hresp_read(fd, &r, 0), 0);
+    exchange(s.port, "GET /misuse HTTP/1.1\r\nHost: x\r\n\r\n", &r);
     ASSERT_EQ(r.status, 200);
     ASSERT_STR_EQ(r.body, "xbad=0");
     hresp_free(&r);
-    close(fd);
     hsrv_stop(&s);
 }
 
@@ -112,28 +135,13 @@ SW_TEST(upload_open_fault)
     const char *opts[] = {"upload_tmp_dir", dir, "fault:open", "0", NULL};
     hsrv_t s;
     hsrv_start(&s, SW_MODE_BASE, 1, opts);
-    const char *body = "--B\r\nContent-Disposition: form-data; name=\"u\"; filename=\"x\"\r\n\r\n"
-                       "data\r\n--B--\r\n";
-    char req[512];
-    int n = snprintf(req, sizeof(req),
-                     "POST /files HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
-                     "boundary=B\r\nContent-Length: %zu\r\n\r\n%s",
-                     strlen(body), body);
-    int fd = cli_tcp(s.port);
-    cli_send(fd, req, (size_t)n);
     hresp_t r;
-    ASSERT_EQ(hresp_read(fd, &r, 0), 0);
-    ASSERT_EQ(r.status, 500);
+    ASSERT_EQ(upload(s.port, "data", &r), 500);
     hresp_free(&r);
-    close(fd);
     /* The fault fired once: the next upload works. */
-    fd = cli_tcp(s.port);
-    cli_send(fd, req, (size_t)n);
-    ASSERT_EQ(hresp_read(fd, &r, 0), 0);
-    ASSERT_EQ(r.status, 200);
+    ASSERT_EQ(upload(s.port, "data", &r), 200);
     ASSERT_NOT_NULL(strstr(r.body, "u x 4 "));
     hresp_free(&r);
-    close(fd);
     hsrv_stop(&s);
     ASSERT_EQ(rmdir(dir), 0);
 #endif
@@ -151,14 +159,10 @@ static void mixed_ports(sw_server_mode_t mode)
     char buf[16];
     cli_recv(raw, buf, 9);
     ASSERT_MEM_EQ(buf, "not http\n", 9);
-    int fd = cli_tcp(s.port);
-    const char *req = "GET /remote HTTP/1.1\r\nHost: x\r\n\r\n";
-    cli_send(fd, req, strlen(req));
     hresp_t r;
-    ASSERT_EQ(hresp_read(fd, &r, 0), 0);
+    exchange(s.port, "GET /remote HTTP/1.1\r\nHost: x\r\n\r\n", &r);
     ASSERT_STR_EQ(r.body, "127.0.0.1 1 1");
     hresp_free(&r);
-    close(fd);
     close(raw);
     hsrv_stop(&s);
 }
@@ -186,20 +190,9 @@ SW_TEST(upload_max_filesize)
     const char *opts[] = {"upload_tmp_dir", dir, "upload_max_filesize", "8", NULL};
     hsrv_t s;
     hsrv_start(&s, SW_MODE_BASE, 1, opts);
-    const char *body = "--B\r\nContent-Disposition: form-data; name=\"u\"; filename=\"x\"\r\n\r\n"
-                       "0123456789\r\n--B--\r\n";
-    char req[512];
-    int n = snprintf(req, sizeof(req),
-                     "POST /files HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
-                     "boundary=B\r\nContent-Length: %zu\r\n\r\n%s",
-                     strlen(body), body);
-    int fd = cli_tcp(s.port);
-    cli_send(fd, req, (size_t)n);
     hresp_t r;
-    ASSERT_EQ(hresp_read(fd, &r, 0), 0);
-    ASSERT_EQ(r.status, 413);
+    ASSERT_EQ(upload(s.port, "0123456789", &r), 413);
     hresp_free(&r);
-    close(fd);
     hsrv_stop(&s);
     ASSERT_EQ(rmdir(dir), 0);
 }

@@ -187,17 +187,12 @@ static int is_http_option(const char *name)
 static int run(sw_server_mode_t mode, int workers, const char *const *opts, int wfd)
 {
     sw_server_t *srv;
-    sw_port_t *port;
+    sw_port_t *port = NULL;
     sw_http_server_t *hs;
-    char num[16];
-    if (sw_server_create(&srv, mode) < 0) {
+    int r = fork_server_create(&srv, &port, mode, workers, "HTTPD_TEST_LOG");
+    if (!srv) {
         return 1;
     }
-    snprintf(num, sizeof(num), "%d", workers);
-    int r = sw_server_set_option(srv, "worker_num", num);
-    const char *lv = getenv("HTTPD_TEST_LOG");
-    r |= sw_server_set_option(srv, "log_level", lv ? lv : "error");
-    r |= sw_server_listen(srv, "127.0.0.1", 0, SW_SOCK_TCP, &port);
     r |= sw_http_server_create(&hs, srv);
     r |= sw_http_server_enable_port(hs, port);
     sw_port_t *raw = NULL;
@@ -235,44 +230,15 @@ static int run(sw_server_mode_t mode, int workers, const char *const *opts, int 
 
 void hsrv_start(hsrv_t *s, sw_server_mode_t mode, int workers, const char *const *opts)
 {
-    int pfd[2];
-    ASSERT_EQ(pipe(pfd), 0);
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        close(pfd[0]);
-        _exit(run(mode, workers, opts, pfd[1]));
-    }
-    close(pfd[1]);
-    int p[2] = {-1, 0};
-    ssize_t n = read(pfd[0], p, sizeof(p));
-    close(pfd[0]);
-    s->pid = pid;
+    int p[2];
+    s->pid = fork_server(run, mode, workers, opts, p, sizeof(p), "HTTP");
     s->port = p[0];
     s->raw_port = p[1];
-    if (n != (ssize_t)sizeof(p) || p[0] <= 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        sw_test_fail(__FILE__, __LINE__, "the HTTP server did not start");
-    }
 }
 
 void hsrv_stop(hsrv_t *s)
 {
-    kill(s->pid, SIGTERM);
-    int status = 0;
-    uint64_t end = sw_test_now_ms() + (uint64_t)scaled_ms(15000);
-    pid_t r;
-    while ((r = waitpid(s->pid, &status, WNOHANG)) == 0 && sw_test_now_ms() < end) {
-        usleep(10000);
-    }
-    if (r == 0) {
-        kill(s->pid, SIGKILL);
-        waitpid(s->pid, &status, 0);
-        sw_test_fail(__FILE__, __LINE__, "the HTTP server did not stop");
-    }
-    ASSERT_TRUE(WIFEXITED(status));
-    ASSERT_EQ(WEXITSTATUS(status), 0);
+    fork_server_stop(s->pid, "HTTP");
 }
 
 /* ---- the client --------------------------------------------------------------------------- */
@@ -358,25 +324,5 @@ void hresp_free(hresp_t *r)
 
 int hresp_header(const hresp_t *r, const char *name, char *out, size_t cap)
 {
-    size_t nl = strlen(name);
-    const char *line = strstr(r->head, "\r\n");
-    while (line && line[2] != '\r') {
-        line += 2;
-        if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
-            const char *v = line + nl + 1;
-            while (*v == ' ') {
-                v++;
-            }
-            const char *e = strstr(v, "\r\n");
-            size_t n = (size_t)(e - v);
-            if (n >= cap) {
-                n = cap - 1;
-            }
-            memcpy(out, v, n);
-            out[n] = '\0';
-            return 0;
-        }
-        line = strstr(line, "\r\n");
-    }
-    return -1;
+    return http_head_field(r->head, name, out, cap) < 0 ? -1 : 0;
 }

@@ -15,16 +15,8 @@
 #include <unistd.h>
 
 #include "sw_test.h"
+#include "test_server_scenarios.h"
 #include "test_server_util.h"
-
-static void echo_once(int fd, const char *msg)
-{
-    char buf[256];
-    size_t n = strlen(msg);
-    cli_send(fd, msg, n);
-    cli_recv(fd, buf, n);
-    ASSERT_MEM_EQ(buf, msg, n);
-}
 
 /* ---- one worker: a single process ------------------------------------------------------- */
 
@@ -73,8 +65,8 @@ SW_TEST(echo_single_process)
     const ev_t *w = srv_wait(&s, EV_WSTART, 0, 0);
     (void)w;
     int fd = cli_tcp(s.port);
-    echo_once(fd, "hello");
-    echo_once(fd, "world, again");
+    cli_echo(fd, "hello");
+    cli_echo(fd, "world, again");
     cli_send(fd, "stats", 5);
     char buf[128] = {0};
     ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
@@ -127,7 +119,7 @@ SW_TEST(echo_four_workers)
         for (int i = 0; i < 20; i++) {
             char msg[32];
             snprintf(msg, sizeof(msg), "client %d round %d", i, round);
-            echo_once(fds[i], msg);
+            cli_echo(fds[i], msg);
         }
     }
     for (int i = 0; i < 20; i++) {
@@ -147,42 +139,7 @@ SW_TEST(echo_four_workers)
 /* 200 clients x 100 messages of varied sizes, all echoed byte-exact, four workers. */
 SW_TEST_TIMEOUT(clients_200x100, 120)
 {
-    enum { NC = 200, NM = 100 };
-    srv_spec_t spec = {.workers = 4};
-    srv_t s;
-    srv_start(&s, &spec, 4);
-    static int fds[NC];
-    for (int i = 0; i < NC; i++) {
-        fds[i] = cli_tcp(s.port);
-    }
-    static char msg[2048], got[2048];
-    uint32_t seed = 12345;
-    for (int m = 0; m < NM; m++) {
-        size_t lens[NC];
-        for (int i = 0; i < NC; i++) {
-            seed = seed * 1103515245u + 12345u;
-            lens[i] = 1 + (seed >> 8) % 1500;
-            for (size_t k = 0; k < lens[i]; k++) {
-                msg[k] = (char)(i * 31 + m * 7 + (int)k);
-            }
-            cli_send(fds[i], msg, lens[i]);
-        }
-        for (int i = 0; i < NC; i++) {
-            cli_recv(fds[i], got, lens[i]);
-            for (size_t k = 0; k < lens[i]; k++) {
-                if (got[k] != (char)(i * 31 + m * 7 + (int)k)) {
-                    sw_test_fail(__FILE__, __LINE__, "client %d message %d byte %zu differs", i, m,
-                                 k);
-                }
-            }
-        }
-    }
-    for (int i = 0; i < NC; i++) {
-        close(fds[i]);
-    }
-    ASSERT_EQ(srv_stop(&s, 20), 0);
-    ASSERT_EQ(srv_count(&s, EV_CONNECT), NC);
-    ASSERT_EQ(srv_count(&s, EV_CLOSE), NC);
+    scenario_many_clients(SW_MODE_BASE, 12345);
 }
 
 /* ---- other socket types ------------------------------------------------------------------ */
@@ -243,7 +200,7 @@ SW_TEST(tcp6_echo)
     srv_t s;
     srv_start(&s, &spec, 2);
     int fd = cli_tcp6(s.port);
-    echo_once(fd, "over IPv6");
+    cli_echo(fd, "over IPv6");
     close(fd);
     ASSERT_EQ(srv_stop(&s, 10), 0);
 }
@@ -258,8 +215,8 @@ SW_TEST(unix_stream_echo)
     srv_start(&s, &spec, 2);
     ASSERT_EQ(s.port, 0);
     int fd = cli_unix(unix_path);
-    echo_once(fd, "over a unix socket");
-    echo_once(fd, "twice");
+    cli_echo(fd, "over a unix socket");
+    cli_echo(fd, "twice");
     close(fd);
     ASSERT_EQ(srv_stop(&s, 10), 0);
     /* The server removed its socket file. */
@@ -315,7 +272,7 @@ SW_TEST(two_ports)
     ASSERT_NOT_NULL(e);
     udp_port_number = e->a;
     int t = cli_tcp(s.port);
-    echo_once(t, "tcp side");
+    cli_echo(t, "tcp side");
     int u = cli_udp(udp_port_number, false);
     char buf[16];
     ASSERT_EQ(send(u, "udp side", 8, 0), 8);
@@ -336,7 +293,7 @@ SW_TEST(reuse_port_echo)
     int fds[64];
     for (int i = 0; i < 64; i++) {
         fds[i] = cli_tcp(s.port);
-        echo_once(fds[i], "reuseport");
+        cli_echo(fds[i], "reuseport");
         const ev_t *c = srv_wait(&s, EV_CONNECT, -1, scaled_ms(5000));
         ASSERT_NOT_NULL(c);
         seen[c->worker]++;

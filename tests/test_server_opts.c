@@ -17,20 +17,9 @@
 #include "sw_test.h"
 #include "test_server_util.h"
 
-static void echo_once(int fd, const char *msg)
-{
-    char buf[256];
-    size_t n = strlen(msg);
-    cli_send(fd, msg, n);
-    cli_recv(fd, buf, n);
-    ASSERT_MEM_EQ(buf, msg, n);
-}
-
 SW_TEST(fault_create_and_listen)
 {
-    if (!sw__fault_enabled()) {
-        SW_TEST_SKIP("needs -DSWOOLE_FAULT_INJECTION=ON");
-    }
+    SRV_NEED_FAULTS();
     sw_server_t *srv = NULL;
     sw__fault_set("alloc", 0, 1);
     ASSERT_ERR(sw_server_create(&srv, SW_MODE_BASE), SW_ENOMEM);
@@ -48,73 +37,43 @@ SW_TEST(fault_create_and_listen)
 }
 
 /* accept fails once with EMFILE: the worker stops accepting for a moment, then serves. */
-static int arm_accept(sw_server_t *srv, sw_port_t *port)
-{
-    (void)srv;
-    (void)port;
-    sw__fault_set("accept", 0, 1);
-    return 0;
-}
-
 SW_TEST(fault_accept_emfile)
 {
-    if (!sw__fault_enabled()) {
-        SW_TEST_SKIP("needs -DSWOOLE_FAULT_INJECTION=ON");
-    }
-    srv_spec_t spec = {.workers = 1, .setup = arm_accept, .opts = {{"log_level", "none"}}};
+    SRV_NEED_FAULTS();
+    srv_spec_t spec = {.workers = 1, .fault = {"accept", 0, 1}, .opts = {{"log_level", "none"}}};
     srv_t s;
     srv_start(&s, &spec, 1);
     int fd = cli_tcp(s.port);
-    echo_once(fd, "served after the retry");
+    cli_echo(fd, "served after the retry");
     close(fd);
     ASSERT_EQ(srv_stop(&s, 10), 0);
 }
 
 /* A read that fails closes that connection only. */
-static int arm_read(sw_server_t *srv, sw_port_t *port)
-{
-    (void)srv;
-    (void)port;
-    sw__fault_set("read", 1, 1); /* the second read of the worker */
-    return 0;
-}
-
 SW_TEST(fault_read_closes_connection)
 {
-    if (!sw__fault_enabled()) {
-        SW_TEST_SKIP("needs -DSWOOLE_FAULT_INJECTION=ON");
-    }
-    srv_spec_t spec = {.workers = 1, .setup = arm_read};
+    SRV_NEED_FAULTS();
+    srv_spec_t spec = {.workers = 1, .fault = {"read", 1, 1}}; /* the worker's second read */
     srv_t s;
     srv_start(&s, &spec, 1);
     int a = cli_tcp(s.port);
-    echo_once(a, "first read is fine");
+    cli_echo(a, "first read is fine");
     cli_send(a, "second fails", 12);
     int r = cli_wait_close(a);
     ASSERT_TRUE(r == 0 || r == SW_ECONNRESET);
     close(a);
     int b = cli_tcp(s.port);
-    echo_once(b, "others are served");
+    cli_echo(b, "others are served");
     close(b);
     ASSERT_NOT_NULL(srv_wait(&s, EV_CLOSE, -1, scaled_ms(5000)));
     ASSERT_EQ(srv_stop(&s, 10), 0);
 }
 
 /* A write that fails closes the connection (as a broken pipe would). */
-static int arm_write(sw_server_t *srv, sw_port_t *port)
-{
-    (void)srv;
-    (void)port;
-    sw__fault_set("write", 0, 1);
-    return 0;
-}
-
 SW_TEST(fault_write_closes_connection)
 {
-    if (!sw__fault_enabled()) {
-        SW_TEST_SKIP("needs -DSWOOLE_FAULT_INJECTION=ON");
-    }
-    srv_spec_t spec = {.workers = 1, .setup = arm_write};
+    SRV_NEED_FAULTS();
+    srv_spec_t spec = {.workers = 1, .fault = {"write", 0, 1}};
     srv_t s;
     srv_start(&s, &spec, 1);
     int a = cli_tcp(s.port);
@@ -126,32 +85,18 @@ SW_TEST(fault_write_closes_connection)
     ASSERT_NOT_NULL(c);
     ASSERT_EQ(c->a, 0); /* a failure of the connection, not a close by the program */
     int b = cli_tcp(s.port);
-    echo_once(b, "next one works");
+    cli_echo(b, "next one works");
     close(b);
     ASSERT_EQ(srv_stop(&s, 10), 0);
 }
 
 /* The second worker cannot be forked: start fails, the first worker is gone, nothing runs. */
-static int arm_fork(sw_server_t *srv, sw_port_t *port)
-{
-    (void)srv;
-    (void)port;
-    sw__fault_set("fork", 1, 1);
-    return 0;
-}
-
 SW_TEST(fault_fork_fails_start)
 {
-    if (!sw__fault_enabled()) {
-        SW_TEST_SKIP("needs -DSWOOLE_FAULT_INJECTION=ON");
-    }
-    srv_spec_t spec = {.workers = 3, .setup = arm_fork};
+    SRV_NEED_FAULTS();
+    srv_spec_t spec = {.workers = 3, .fault = {"fork", 1, 1}};
     srv_t s;
-    srv_start(&s, &spec, 0);
-    const ev_t *e = srv_wait(&s, EV_START_FAILED, -1, scaled_ms(10000));
-    ASSERT_NOT_NULL(e);
-    ASSERT_LT(e->a, 0);
-    ASSERT_EQ(srv_stop(&s, 10), 1);
+    ASSERT_LT(srv_start_failure(&s, &spec), 0);
     ASSERT_EQ(srv_count(&s, EV_START), 0);
     ASSERT_EQ(srv_count(&s, EV_MSTOP), 1);
 }
@@ -220,7 +165,7 @@ SW_TEST(log_file)
     srv_t s;
     srv_start(&s, &spec, 1);
     int a = cli_tcp(s.port);
-    echo_once(a, "one");
+    cli_echo(a, "one");
     int b = cli_tcp(s.port); /* refused: logged as a warning */
     ASSERT_EQ(cli_wait_close(b), 0);
     close(b);
@@ -300,7 +245,7 @@ SW_TEST_TIMEOUT(daemonize, 60)
     ASSERT_NOT_NULL(st);
     ASSERT_EQ(st->pid, dpid);
     int fd = cli_tcp(s.port);
-    echo_once(fd, "from a daemon");
+    cli_echo(fd, "from a daemon");
     close(fd);
     ASSERT_EQ(kill(dpid, SIGTERM), 0);
     ASSERT_NOT_NULL(srv_wait(&s, EV_SHUTDOWN, -1, scaled_ms(10000)));

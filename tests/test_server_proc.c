@@ -13,29 +13,6 @@
 #include "sw_test.h"
 #include "test_server_util.h"
 
-static void echo_once(int fd, const char *msg)
-{
-    char buf[256];
-    size_t n = strlen(msg);
-    cli_send(fd, msg, n);
-    cli_recv(fd, buf, n);
-    ASSERT_MEM_EQ(buf, msg, n);
-}
-
-/* Current pid of each worker from the EV_WSTART events (the latest one per id). */
-static void worker_pids(srv_t *s, pid_t *pids, int n)
-{
-    srv_poll(s);
-    for (int i = 0; i < n; i++) {
-        pids[i] = 0;
-    }
-    for (int i = 0; i < s->nevs; i++) {
-        if (s->evs[i].type == EV_WSTART && s->evs[i].worker >= 0 && s->evs[i].worker < n) {
-            pids[s->evs[i].worker] = s->evs[i].pid;
-        }
-    }
-}
-
 /* Kill -9 the worker serving one client: that client sees the end of its connection; the
  * worker comes back with the same id and a new pid; on_worker_error reports signal 9; the
  * clients of the other workers keep being served. */
@@ -48,14 +25,14 @@ SW_TEST_TIMEOUT(kill_worker, 60)
     int fds[N], owner[N];
     for (int i = 0; i < N; i++) {
         fds[i] = cli_tcp(s.port);
-        echo_once(fds[i], "hi");
+        cli_echo(fds[i], "hi");
         const ev_t *c = srv_wait(&s, EV_CONNECT, -1, scaled_ms(5000));
         ASSERT_NOT_NULL(c);
         owner[i] = c->worker;
     }
     int victim = owner[0];
     pid_t pids[4];
-    worker_pids(&s, pids, 4);
+    srv_worker_pids(&s, pids, 4);
     pid_t dead = pids[victim];
     ASSERT_GT(dead, 0);
     ASSERT_EQ(kill(dead, SIGKILL), 0);
@@ -72,19 +49,19 @@ SW_TEST_TIMEOUT(kill_worker, 60)
             int r = cli_wait_close(fds[i]);
             ASSERT_TRUE(r == 0 || r == SW_ECONNRESET);
         } else {
-            echo_once(fds[i], "still here");
+            cli_echo(fds[i], "still here");
         }
         close(fds[i]);
     }
     /* The new worker serves too: with the others stopped, only it can accept. */
-    worker_pids(&s, pids, 4);
+    srv_worker_pids(&s, pids, 4);
     for (int i = 0; i < 4; i++) {
         if (i != victim) {
             ASSERT_EQ(kill(pids[i], SIGSTOP), 0);
         }
     }
     int fd = cli_tcp(s.port);
-    echo_once(fd, "new");
+    cli_echo(fd, "new");
     const ev_t *c = srv_wait(&s, EV_CONNECT, -1, scaled_ms(5000));
     ASSERT_NOT_NULL(c);
     ASSERT_EQ(c->worker, victim);
@@ -104,9 +81,9 @@ static void reload_test(const char *async)
     srv_t s;
     srv_start(&s, &spec, 4);
     pid_t before[4], after[4];
-    worker_pids(&s, before, 4);
+    srv_worker_pids(&s, before, 4);
     int fd = cli_tcp(s.port);
-    echo_once(fd, "before reload");
+    cli_echo(fd, "before reload");
     ASSERT_EQ(kill(s.pid, SIGUSR1), 0);
     for (int i = 0; i < 4; i++) {
         if (!srv_wait(&s, EV_WSTART, -1, scaled_ms(15000))) {
@@ -121,7 +98,7 @@ static void reload_test(const char *async)
             sw_test_fail(__FILE__, __LINE__, "only %d old workers stopped", i);
         }
     }
-    worker_pids(&s, after, 4);
+    srv_worker_pids(&s, after, 4);
     for (int i = 0; i < 4; i++) {
         ASSERT_GT(after[i], 0);
         ASSERT_NE(after[i], before[i]);
@@ -131,7 +108,7 @@ static void reload_test(const char *async)
     ASSERT_TRUE(r == 0 || r == SW_ECONNRESET);
     close(fd);
     fd = cli_tcp(s.port);
-    echo_once(fd, "after reload");
+    cli_echo(fd, "after reload");
     close(fd);
     ASSERT_EQ(srv_stop(&s, 15), 0);
     for (int i = 0; i < 4; i++) {
@@ -159,10 +136,10 @@ SW_TEST_TIMEOUT(max_request, 60)
     srv_t s;
     srv_start(&s, &spec, 1);
     pid_t first = 0;
-    worker_pids(&s, &first, 1);
+    srv_worker_pids(&s, &first, 1);
     for (int i = 0; i < 12; i++) {
         int fd = cli_tcp(s.port);
-        echo_once(fd, "req");
+        cli_echo(fd, "req");
         close(fd);
         if (i == 4 || i == 9) {
             /* The 5th and 10th requests end their worker: wait for the next one. */
@@ -171,7 +148,7 @@ SW_TEST_TIMEOUT(max_request, 60)
         }
     }
     pid_t now = 0;
-    worker_pids(&s, &now, 1);
+    srv_worker_pids(&s, &now, 1);
     ASSERT_NE(now, first);
     ASSERT_EQ(srv_stop(&s, 15), 0);
     ASSERT_EQ(srv_count(&s, EV_WSTART), 3);
@@ -203,7 +180,7 @@ SW_TEST_TIMEOUT(shutdown_bounded_by_max_wait_time, 60)
     srv_t s;
     srv_start(&s, &spec, 2);
     pid_t pids[2];
-    worker_pids(&s, pids, 2);
+    srv_worker_pids(&s, pids, 2);
     int fd = cli_tcp(s.port);
     cli_send(fd, "x", 1);
     ASSERT_NOT_NULL(srv_wait(&s, EV_RESULT, -1, scaled_ms(5000)));
@@ -266,7 +243,7 @@ SW_TEST_TIMEOUT(no_orphans_when_master_dies, 60)
     srv_t s;
     srv_start(&s, &spec, 3);
     pid_t pids[3];
-    worker_pids(&s, pids, 3);
+    srv_worker_pids(&s, pids, 3);
     ASSERT_EQ(kill(s.pid, SIGKILL), 0);
     int status;
     ASSERT_EQ(waitpid(s.pid, &status, 0), s.pid);
@@ -321,7 +298,7 @@ SW_TEST_TIMEOUT(reload_async_keeps_new_sessions, 60)
     srv_t s;
     srv_start(&s, &spec, 2);
     pid_t old[2];
-    worker_pids(&s, old, 2);
+    srv_worker_pids(&s, old, 2);
     /* A flooded, never-read connection on each old worker. */
     /* Workers share the listen socket and the kernel wakes whichever it likes: keep
      * connecting, pausing a little after each repeat so the other worker gets its turn. */
@@ -345,7 +322,7 @@ SW_TEST_TIMEOUT(reload_async_keeps_new_sessions, 60)
     ASSERT_NOT_NULL(srv_wait(&s, EV_WSTART, -1, scaled_ms(10000)));
     ASSERT_NOT_NULL(srv_wait(&s, EV_WSTART, -1, scaled_ms(10000)));
     pid_t fresh[2];
-    worker_pids(&s, fresh, 2);
+    srv_worker_pids(&s, fresh, 2);
     /* Connections on the new workers (a stopping old one no longer accepts; one that still
      * did just before its stop closes the connection: skip those). */
     int live[2] = {-1, -1};
@@ -358,7 +335,7 @@ SW_TEST_TIMEOUT(reload_async_keeps_new_sessions, 60)
             usleep(2000);
             continue;
         }
-        echo_once(fd, "on a new worker");
+        cli_echo(fd, "on a new worker");
         live[c->worker] = fd;
     }
     ASSERT_GE(live[0], 0);
@@ -373,7 +350,7 @@ SW_TEST_TIMEOUT(reload_async_keeps_new_sessions, 60)
     }
     usleep(50000);
     for (int i = 0; i < 2; i++) {
-        echo_once(live[i], "still served after the old worker was reaped");
+        cli_echo(live[i], "still served after the old worker was reaped");
         close(live[i]);
     }
     for (int i = 0; i < nflooded; i++) {

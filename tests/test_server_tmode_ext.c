@@ -18,15 +18,6 @@
 #include "sw_test.h"
 #include "test_server_util.h"
 
-static void echo_once(int fd, const char *msg)
-{
-    char buf[256];
-    size_t n = strlen(msg);
-    cli_send(fd, msg, n);
-    cli_recv(fd, buf, n);
-    ASSERT_MEM_EQ(buf, msg, n);
-}
-
 /* A user dispatch function: connections go to worker 3 at connect (so do the messages it leaves
  * to dispatch_mode 2, and the close); a message starting with a digit 0..3 goes to that
  * worker; "9..." asks for a worker out of range (ignored: dispatch_mode's choice). The info
@@ -89,7 +80,7 @@ static void dispatch_func_check(sw_server_mode_t mode)
         static const char *msgs[] = {"2 to two", "plain", "0 to zero", "9 out of range", "3"};
         static const int want[] = {2, 3, 0, 3, 3};
         for (int i = 0; i < 5; i++) {
-            echo_once(fd, msgs[i]);
+            cli_echo(fd, msgs[i]);
             const ev_t *e = srv_wait(&s, EV_RECV, -1, scaled_ms(5000));
             ASSERT_NOT_NULL(e);
             ASSERT_EQ(e->worker, want[i]);
@@ -324,7 +315,7 @@ static void udp_echo(sw_server_mode_t mode, bool v6)
     }
     /* The TCP port works alongside. */
     int t = cli_tcp(tp->a);
-    echo_once(t, "tcp too");
+    cli_echo(t, "tcp too");
     close(t);
     ASSERT_EQ(srv_stop(&s, 15), 0);
     srv_poll(&s);
@@ -499,87 +490,51 @@ SW_TEST_TIMEOUT(thread_reload_async_big_messages, 120)
     big_reload(SW_MODE_THREAD);
 }
 
-/* Error paths (fault injection). A worker thread that cannot be created at start: the start
- * fails and nothing is left running. */
-static int arm_worker_thread(sw_server_t *srv, sw_port_t *port)
-{
-    (void)srv;
-    (void)port;
-    sw__fault_set("thread", 1, 1); /* the reactor thread passes, the first worker fails */
-    return 0;
-}
-
+/* Error paths (fault injection). A worker thread that cannot be created at start (the
+ * reactor thread passes, the first worker fails): the start fails and nothing is left
+ * running. */
 SW_TEST_TIMEOUT(thread_fault_worker_thread_at_start, 60)
 {
-    if (!sw__fault_enabled()) {
-        SW_TEST_SKIP("needs -DSWOOLE_FAULT_INJECTION=ON");
-    }
+    SRV_NEED_FAULTS();
     srv_spec_t spec = {.mode = SW_MODE_THREAD,
                        .workers = 2,
-                       .setup = arm_worker_thread,
+                       .fault = {"thread", 1, 1},
                        .opts = {{"reactor_num", "1"}, {"log_level", "none"}}};
     srv_t s;
-    srv_start(&s, &spec, 0);
-    const ev_t *e = srv_wait(&s, EV_START_FAILED, -1, scaled_ms(10000));
-    ASSERT_NOT_NULL(e);
-    ASSERT_EQ(e->a, SW_EAGAIN);
-    ASSERT_EQ(srv_stop(&s, 10), 1);
+    ASSERT_EQ(srv_start_failure(&s, &spec), SW_EAGAIN);
     ASSERT_EQ(srv_count(&s, EV_START), 0);
 }
 
 /* The memory channels cannot be made (no eventfd): the start fails. */
-static int arm_eventfd(sw_server_t *srv, sw_port_t *port)
-{
-    (void)srv;
-    (void)port;
-    sw__fault_set("eventfd", 0, -1);
-    return 0;
-}
-
 SW_TEST_TIMEOUT(thread_fault_channels, 60)
 {
-    if (!sw__fault_enabled()) {
-        SW_TEST_SKIP("needs -DSWOOLE_FAULT_INJECTION=ON");
-    }
+    SRV_NEED_FAULTS();
     srv_spec_t spec = {.mode = SW_MODE_THREAD,
                        .workers = 2,
-                       .setup = arm_eventfd,
+                       .fault = {"eventfd", 0, -1},
                        .opts = {{"reactor_num", "1"}, {"log_level", "none"}}};
     srv_t s;
-    srv_start(&s, &spec, 0);
-    const ev_t *e = srv_wait(&s, EV_START_FAILED, -1, scaled_ms(10000));
-    ASSERT_NOT_NULL(e);
-    ASSERT_LT(e->a, 0);
-    ASSERT_EQ(srv_stop(&s, 10), 1);
+    ASSERT_LT(srv_start_failure(&s, &spec), 0);
     ASSERT_EQ(srv_count(&s, EV_START), 0);
     ASSERT_EQ(srv_count(&s, EV_WSTART), 0);
 }
 
-/* max_request recycles the only worker thread, but its replacement cannot be created once:
- * the master retries a second later and the client's next message is answered then. */
-static int arm_respawn(sw_server_t *srv, sw_port_t *port)
-{
-    (void)srv;
-    (void)port;
-    sw__fault_set("thread", 2, 1); /* reactor and first worker pass; the first respawn fails */
-    return 0;
-}
-
+/* max_request recycles the only worker thread, but its replacement cannot be created once
+ * (the reactor and the first worker pass, the first respawn fails): the master retries a
+ * second later and the client's next message is answered then. */
 SW_TEST_TIMEOUT(thread_fault_respawn_retried, 60)
 {
-    if (!sw__fault_enabled()) {
-        SW_TEST_SKIP("needs -DSWOOLE_FAULT_INJECTION=ON");
-    }
+    SRV_NEED_FAULTS();
     srv_spec_t spec = {.mode = SW_MODE_THREAD,
                        .workers = 1,
-                       .setup = arm_respawn,
+                       .fault = {"thread", 2, 1},
                        .opts = {{"reactor_num", "1"}, {"max_request", "1"}, {"log_level", "none"}}};
     srv_t s;
     srv_start(&s, &spec, 1);
     int fd = cli_tcp(s.port);
-    echo_once(fd, "first");
+    cli_echo(fd, "first");
     /* The worker stopped after "first"; this one waits in its queue for the retry. */
-    echo_once(fd, "second");
+    cli_echo(fd, "second");
     close(fd);
     ASSERT_EQ(srv_stop(&s, 15), 0);
     ASSERT_GE(srv_count(&s, EV_WSTART), 2); /* a third once "second" recycled it */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -181,6 +182,9 @@ static int run_server(const srv_spec_t *spec)
     }
     if (r == 0 && spec->setup) {
         r = spec->setup(srv, port);
+    }
+    if (r == 0 && spec->fault.name) {
+        sw__fault_set(spec->fault.name, spec->fault.skip, spec->fault.count);
     }
     if (r < 0) {
         ev_emit(EV_START_FAILED, -1, r, 0, 0);
@@ -494,4 +498,141 @@ int pid_alive(pid_t pid)
     buf[n] = 0;
     const char *rp = strrchr(buf, ')');
     return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
+void cli_echo(int fd, const char *msg)
+{
+    char buf[256];
+    size_t n = strlen(msg);
+    ASSERT_LE(n, sizeof(buf));
+    cli_send(fd, msg, n);
+    cli_recv(fd, buf, n);
+    ASSERT_MEM_EQ(buf, msg, n);
+}
+
+int64_t cli_send_until_held(int fd, int64_t cap)
+{
+    static char chunk[4096];
+    memset(chunk, 'b', sizeof(chunk));
+    int64_t sent = 0;
+    int idle_ms = 0;
+    while (sent < cap && idle_ms < scaled_ms(1000)) {
+        ssize_t n = send(fd, chunk, sizeof(chunk), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += n;
+            idle_ms = 0;
+        } else {
+            ASSERT_TRUE(errno == EAGAIN || errno == EWOULDBLOCK);
+            usleep(10000);
+            idle_ms += 10;
+        }
+    }
+    return sent;
+}
+
+/* ---- server-wide helpers --------------------------------------------------------------------- */
+
+int srv_start_failure(srv_t *s, const srv_spec_t *spec)
+{
+    srv_start(s, spec, 0);
+    const ev_t *e = srv_wait(s, EV_START_FAILED, -1, scaled_ms(10000));
+    ASSERT_NOT_NULL(e);
+    int code = e->a;
+    ASSERT_EQ(srv_stop(s, 10), 1);
+    return code;
+}
+
+void srv_worker_pids(srv_t *s, pid_t *pids, int n)
+{
+    srv_poll(s);
+    for (int i = 0; i < n; i++) {
+        pids[i] = 0;
+    }
+    for (int i = 0; i < s->nevs; i++) {
+        if (s->evs[i].type == EV_WSTART && s->evs[i].worker >= 0 && s->evs[i].worker < n) {
+            pids[s->evs[i].worker] = s->evs[i].pid;
+        }
+    }
+}
+
+/* ---- servers of other test helpers (HTTP, WebSocket) ----------------------------------------- */
+
+pid_t fork_server(fork_server_run_fn run, sw_server_mode_t mode, int workers,
+                  const char *const *opts, int *report, size_t report_len, const char *what)
+{
+    int pfd[2];
+    ASSERT_EQ(pipe(pfd), 0);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        close(pfd[0]);
+        _exit(run(mode, workers, opts, pfd[1]));
+    }
+    close(pfd[1]);
+    report[0] = -1;
+    ssize_t n = read(pfd[0], report, report_len);
+    close(pfd[0]);
+    if (n != (ssize_t)report_len || report[0] <= 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        sw_test_fail(__FILE__, __LINE__, "the %s server did not start", what);
+    }
+    return pid;
+}
+
+int fork_server_create(sw_server_t **srv, sw_port_t **port, sw_server_mode_t mode, int workers,
+                       const char *log_env)
+{
+    *srv = NULL;
+    int r = sw_server_create(srv, mode);
+    if (r < 0) {
+        *srv = NULL;
+        return r;
+    }
+    char num[16];
+    snprintf(num, sizeof(num), "%d", workers);
+    r = sw_server_set_option(*srv, "worker_num", num);
+    const char *lv = getenv(log_env);
+    r |= sw_server_set_option(*srv, "log_level", lv ? lv : "error");
+    r |= sw_server_listen(*srv, "127.0.0.1", 0, SW_SOCK_TCP, port);
+    return r;
+}
+
+void fork_server_stop(pid_t pid, const char *what)
+{
+    kill(pid, SIGTERM);
+    int status = 0;
+    uint64_t end = sw_test_now_ms() + (uint64_t)scaled_ms(15000);
+    pid_t r;
+    while ((r = waitpid(pid, &status, WNOHANG)) == 0 && sw_test_now_ms() < end) {
+        usleep(10000);
+    }
+    if (r == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        sw_test_fail(__FILE__, __LINE__, "the %s server did not stop", what);
+    }
+    ASSERT_TRUE(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 0);
+}
+
+int http_head_field(const char *head, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    for (const char *p = strstr(head, "\r\n"); p && p[2] != '\r'; p = strstr(p + 2, "\r\n")) {
+        const char *line = p + 2;
+        if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+            const char *v = line + nl + 1;
+            while (*v == ' ') {
+                v++;
+            }
+            const char *e = strstr(v, "\r\n");
+            size_t vl = e ? (size_t)(e - v) : strlen(v);
+            size_t n = vl < cap ? vl : cap - 1;
+            memcpy(out, v, n);
+            out[n] = '\0';
+            return (int)vl;
+        }
+    }
+    return -1;
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/fault.h"
 #include "swoole/server.h"
 
 /* Event types reported by the server processes. */
@@ -60,7 +61,22 @@ typedef struct srv_spec_s {
     /* Runs in the server child after the first port exists and before start (more ports,
      * more options); returns 0 or a code that fails the start. */
     int (*setup)(sw_server_t *srv, sw_port_t *port);
+    /* A fault point armed in the server child right after `setup`: sw__fault_set(name, skip,
+     * count) (src/core/fault.h). name NULL: none. */
+    struct {
+        const char *name;
+        int skip;
+        int count;
+    } fault;
 } srv_spec_t;
+
+/* Skips the calling test unless the build has fault points (-DSWOOLE_FAULT_INJECTION=ON). */
+#define SRV_NEED_FAULTS()                                      \
+    do {                                                       \
+        if (!sw__fault_enabled()) {                            \
+            SW_TEST_SKIP("needs -DSWOOLE_FAULT_INJECTION=ON"); \
+        }                                                      \
+    } while (0)
 
 typedef struct {
     pid_t pid;      /* the master (the forked child) */
@@ -100,6 +116,42 @@ void cli_recv(int fd, void *buf, size_t len);
 int cli_wait_close(int fd);
 /* Sets the receive limit in ms. */
 void cli_timeout(int fd, int ms);
+
+/* Sends `msg` and receives its echo, byte-exact (fails the test otherwise; up to 256 bytes). */
+void cli_echo(int fd, const char *msg);
+/* Sends 4 KiB chunks without blocking until `cap` bytes are out or the peer has taken nothing
+ * for a second (scaled): the client is held back. Returns the bytes sent. */
+int64_t cli_send_until_held(int fd, int64_t cap);
+
+/* Forks a server whose start must fail: waits for EV_START_FAILED and for the master to exit
+ * with status 1. Returns the code sw_server_start returned (s keeps the events). */
+int srv_start_failure(srv_t *s, const srv_spec_t *spec);
+/* The current pid of workers 0..n-1 (the latest EV_WSTART of each id; 0 for none yet). */
+void srv_worker_pids(srv_t *s, pid_t *pids, int n);
+
+/* A server run by another helper (HTTP, WebSocket tests): `run` builds and starts it in a
+ * forked child, writes its start-up report (ints; the first is the port, > 0 once it listens)
+ * to `wfd`, and returns the child's exit status. fork_server reads `report_len` bytes of the
+ * report into `report` and returns the child's pid; a short report or a port <= 0 kills the
+ * child and fails the test ("the <what> server did not start"). */
+typedef int (*fork_server_run_fn)(sw_server_mode_t mode, int workers, const char *const *opts,
+                                  int wfd);
+pid_t fork_server(fork_server_run_fn run, sw_server_mode_t mode, int workers,
+                  const char *const *opts, int *report, size_t report_len, const char *what);
+/* For `run`: creates the server (`mode`, `workers` workers, log level from the environment
+ * variable `log_env`, "error" without it) and its first port, TCP on 127.0.0.1, any port
+ * number. Returns 0, or nonzero when a step failed (*srv is NULL when the server itself could
+ * not be created). */
+int fork_server_create(sw_server_t **srv, sw_port_t **port, sw_server_mode_t mode, int workers,
+                       const char *log_env);
+/* SIGTERM to the child, then waits up to 15 s (scaled); fails the test unless it exited with
+ * status 0. */
+void fork_server_stop(pid_t pid, const char *what);
+
+/* The value of header `name` (case-insensitive) in an HTTP head ("start line CRLF fields
+ * CRLF CRLF"), copied into out (truncated to cap - 1 bytes, NUL-terminated). Returns the
+ * value's full length, or -1 when the head has no such field. */
+int http_head_field(const char *head, const char *name, char *out, size_t cap);
 
 /* Milliseconds scaled by SW_TEST_TIMEOUT_MULTIPLIER. */
 int scaled_ms(int ms);

@@ -121,21 +121,16 @@ static void on_message(sw_websocket_server_t *ws, const sw_websocket_frame_t *f,
 static int run(sw_server_mode_t mode, int workers, const char *const *opts, int wfd)
 {
     sw_server_t *srv;
-    sw_port_t *port;
+    sw_port_t *port = NULL;
     sw_http_server_t *hs;
     sw_websocket_server_t *ws;
-    char num[16];
-    if (sw_server_create(&srv, mode) < 0) {
+    int r = fork_server_create(&srv, &port, mode, workers, "WSD_TEST_LOG");
+    if (!srv) {
         return 1;
     }
-    snprintf(num, sizeof(num), "%d", workers);
-    int r = sw_server_set_option(srv, "worker_num", num);
-    const char *lv = getenv("WSD_TEST_LOG");
-    r |= sw_server_set_option(srv, "log_level", lv ? lv : "error");
     if (mode != SW_MODE_BASE) {
         r |= sw_server_set_option(srv, "reactor_num", "2");
     }
-    r |= sw_server_listen(srv, "127.0.0.1", 0, SW_SOCK_TCP, &port);
     r |= sw_http_server_create(&hs, srv);
     r |= sw_websocket_server_create(&ws, hs);
     r |= sw_websocket_server_enable_port(ws, port);
@@ -172,43 +167,12 @@ static int run(sw_server_mode_t mode, int workers, const char *const *opts, int 
 
 void wsrv_start(wsrv_t *s, sw_server_mode_t mode, int workers, const char *const *opts)
 {
-    int pfd[2];
-    ASSERT_EQ(pipe(pfd), 0);
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        close(pfd[0]);
-        _exit(run(mode, workers, opts, pfd[1]));
-    }
-    close(pfd[1]);
-    int p = -1;
-    ssize_t n = read(pfd[0], &p, sizeof(p));
-    close(pfd[0]);
-    s->pid = pid;
-    s->port = p;
-    if (n != (ssize_t)sizeof(p) || p <= 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        sw_test_fail(__FILE__, __LINE__, "the WebSocket server did not start");
-    }
+    s->pid = fork_server(run, mode, workers, opts, &s->port, sizeof(s->port), "WebSocket");
 }
 
 void wsrv_stop(wsrv_t *s)
 {
-    kill(s->pid, SIGTERM);
-    int status = 0;
-    uint64_t end = sw_test_now_ms() + (uint64_t)scaled_ms(15000);
-    pid_t r;
-    while ((r = waitpid(s->pid, &status, WNOHANG)) == 0 && sw_test_now_ms() < end) {
-        usleep(10000);
-    }
-    if (r == 0) {
-        kill(s->pid, SIGKILL);
-        waitpid(s->pid, &status, 0);
-        sw_test_fail(__FILE__, __LINE__, "the WebSocket server did not stop");
-    }
-    ASSERT_TRUE(WIFEXITED(status));
-    ASSERT_EQ(WEXITSTATUS(status), 0);
+    fork_server_stop(s->pid, "WebSocket");
 }
 
 /* ---- the client ------------------------------------------------------------------------------ */
@@ -296,25 +260,9 @@ int wcli_open(wcli_t *c, int port, const char *path, const char *extra, const vo
 
 int wcli_header(const wcli_t *c, const char *name, char *out, size_t cap)
 {
-    size_t nl = strlen(name);
-    for (const char *p = strstr(c->head, "\r\n"); p && p[2] != '\r'; p = strstr(p + 2, "\r\n")) {
-        const char *line = p + 2;
-        if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
-            const char *v = line + nl + 1;
-            while (*v == ' ') {
-                v++;
-            }
-            const char *e = strstr(v, "\r\n");
-            size_t vl = (size_t)(e - v);
-            if (vl >= cap) {
-                return -1;
-            }
-            memcpy(out, v, vl);
-            out[vl] = '\0';
-            return 0;
-        }
-    }
-    return -1;
+    /* A value that does not fit counts as missing. */
+    int n = http_head_field(c->head, name, out, cap);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
 static void put_frame(wcli_t *c, unsigned first, uint64_t len, const void *data, size_t dlen,

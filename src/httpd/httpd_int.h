@@ -16,6 +16,7 @@
 #include "swoole/buffer.h"
 #include "swoole/http.h"
 #include "swoole/http_server.h"
+#include "swoole/loop.h"
 #include "swoole/server.h"
 
 #define SW__HTTPD_MAX_PORTS  16
@@ -25,6 +26,9 @@
 /* Responses a connection may have unfinished before the server stops reading from it (a
  * client pipelining behind a slow response cannot make the worker hold unbounded output). */
 #define SW__HTTPD_MAX_LIVE 32
+/* Responses a worker keeps for reuse, and the buffer sizes kept with them and in the worker. */
+#define SW__HTTPD_RESP_POOL 256
+#define SW__HTTPD_KEEP_BUF  (64u * 1024u)
 
 typedef struct sw__hconn_s sw__hconn_t;
 typedef struct sw__wsconn_s sw__wsconn_t;
@@ -37,8 +41,25 @@ typedef struct sw__hworker_s {
     sw__hconn_t **table; /* connections by session (chained hash) */
     size_t table_cap, table_len;
     uint64_t timer_id;
-    int64_t date_time;
-    char date[SW_HTTP_DATE_SIZE];
+    sw_loop_t *loop;     /* the worker's loop: its cached clock is the per-request time */
+    int64_t wall_off_ms; /* CLOCK_REALTIME - CLOCK_MONOTONIC in ms, re-read by the timer */
+    int64_t date_time;   /* the second date_line shows */
+    char date_line[SW_HTTP_DATE_SIZE + 8]; /* "Date: <IMF-fixdate>\r\n" */
+    size_t date_line_len;
+    /* The head (and a small body) of a response is built here and sent with one
+     * sw_server_send; `scratch_busy` guards against reentrant use from inside that send. */
+    sw_buffer_t scratch;
+    bool scratch_busy;
+    /* The request object reused for every request (allocated at the first one), and the
+     * copy of the message it parses; `req_busy` while dispatch uses them (a nested dispatch
+     * allocates its own). */
+    sw_http_request_t *req;
+    sw_buffer_t msg;
+    bool req_busy;
+    /* Ended responses kept for reuse (with their header-line buffers), at most
+     * SW__HTTPD_RESP_POOL. */
+    sw_http_response_t *resp_pool;
+    unsigned resp_pool_n;
     sw_http_response_t *orphans; /* responses whose connection closed before they ended */
     char *root_real;             /* realpath of document_root */
     sw_buffer_t ws_buf;          /* websocket.c: the frame being decoded (unmasked in place) */
@@ -58,6 +79,8 @@ struct sw_http_server_s {
     int compression_level; /* 0: off */
     size_t compression_min_length;
     char *server_software;
+    char *server_line; /* "Server: <server_software>\r\n", or NULL when the option is "" */
+    size_t server_line_len;
     double header_timeout;
     bool parse_cookie, parse_post, parse_files;
     /* Per-worker state, indexed by worker id; the array is made by the first worker that
@@ -90,6 +113,7 @@ struct sw__hconn_s {
 
 struct sw_http_response_s {
     sw_http_server_t *hs;
+    sw_http_request_t *req; /* its request while on_request runs (see response_detach) */
     sw__hworker_t *w;
     sw__hconn_t *conn; /* NULL once the connection is gone */
     uint64_t session;
@@ -117,50 +141,75 @@ typedef struct {
     int fd;
 } sw__hupload_t;
 
+/* Inline room for the decoded path: longer paths are allocated. */
+#define SW__HTTPD_PATH_INLINE 256
+
+/*
+ * One request. Each worker reuses one of these (sw__hworker_t.req): everything before
+ * `fields` is the per-request state, zeroed for each request (a few hundred bytes); the
+ * arrays after it are written before they are read (the parser fills `fields` up to
+ * p.num_headers, cookies up to ncookies, the path buffer up to path_len) and need no zeroing.
+ */
 struct sw_http_request_s {
     sw_http_server_t *hs;
     sw__hconn_t *conn;
     char *buf; /* the message (chunked bodies decoded in place) */
     size_t len;
+    bool buf_owned; /* buf was allocated for this request (else the worker's msg buffer) */
     sw_http_parser_t p;
-    sw_http_header_t fields[SW__HTTPD_FIELDS];
     sw_http_url_t url;
-    char *path; /* decoded, NUL-terminated */
+    char *path; /* decoded, NUL-terminated: path_inline, or allocated when longer */
     size_t path_len;
     char *qbuf; /* decoded query */
     sw_http_kv_t *args;
     int nargs;
-    sw_http_kv_t cookies[SW__HTTPD_MAX_COOKIE];
-    const char *cookie_base[SW__HTTPD_MAX_COOKIE];
     int ncookies;
     sw_buffer_t form; /* form field bytes */
     sw__hfield_t *post;
     int npost, post_cap;
     sw__hupload_t *files;
     int nfiles, files_cap;
-    int error_status; /* set while parsing multipart: the answer to give */
+    int error_status;         /* set while parsing multipart: the answer to give */
+    sw_http_response_t *resp; /* its response until that ends or dispatch returns */
+    /* ---- not zeroed per request (see above) ---- */
+    sw_http_header_t fields[SW__HTTPD_FIELDS];
+    sw_http_kv_t cookies[SW__HTTPD_MAX_COOKIE];
+    const char *cookie_base[SW__HTTPD_MAX_COOKIE];
+    char path_inline[SW__HTTPD_PATH_INLINE];
 };
 
 /* server.c */
 sw__hconn_t *sw__httpd_conn(sw__hworker_t *w, uint64_t session, bool create);
 void sw__httpd_conn_free(sw__hworker_t *w, uint64_t session);
-const char *sw__httpd_date(sw__hworker_t *w);
+/* The whole "Date: ...\r\n" line for the loop's current second (rebuilt once a second). */
+const char *sw__httpd_date_line(sw__hworker_t *w, size_t *len);
+/* The worker's loop clock (monotonic ms, cached once per loop iteration). */
+uint64_t sw__httpd_now_ms(const sw__hworker_t *w);
 /* Port and peer address of the connection, looked up once. */
 void sw__httpd_identify(const sw_http_server_t *hs, sw__hconn_t *c);
 
-/* request.c: parses `data` into `req` (zeroed by the caller). Returns 0, or the HTTP status
- * to answer (the connection is closed after it), or SW_ENOMEM. */
-int sw__httpd_request_parse(sw_http_request_t *req, const char *data, size_t len);
+/* request.c: parses `data` into `req` (its fields before `fields` zeroed by the caller),
+ * copying the message into `store` (or an allocation when `store` is NULL or cannot take it).
+ * Returns 0, or the HTTP status to answer (the connection is closed after it), or SW_ENOMEM. */
+int sw__httpd_request_parse(sw_http_request_t *req, sw_buffer_t *store, const char *data,
+                            size_t len);
 void sw__httpd_request_clear(sw_http_request_t *req);
 
 /* response.c */
 sw_http_response_t *sw__httpd_response_new(sw_http_server_t *hs, sw__hconn_t *c,
-                                           const sw_http_request_t *req);
+                                           sw_http_request_t *req);
+bool sw__httpd_accepts_gzip(const sw_http_request_t *req);
+/* dispatch is done with the request: a response still open looks up what it needs now. */
+void sw__httpd_response_detach(sw_http_response_t *r);
+/* Bodies up to this size are copied behind the head and sent with it in one send. */
+#define SW__HTTPD_COALESCE_MAX (16u * 1024u)
 /* An error answer with a one-line body; the connection closes after it. */
 void sw__httpd_answer_error(sw_http_server_t *hs, sw__hconn_t *c, int status);
 /* The connection closed: orphan its live responses. */
 void sw__httpd_conn_gone(sw__hworker_t *w, sw__hconn_t *c);
 void sw__httpd_free_orphans(sw__hworker_t *w);
+/* Frees the worker's pool of responses (worker stop, after the orphans). */
+void sw__httpd_free_pool(sw__hworker_t *w);
 
 /* The request is over without output (its response slot retired, e.g. the upgrade request
  * answered 101 by the WebSocket layer). Frees `r`. */

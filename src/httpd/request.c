@@ -272,7 +272,7 @@ static int parse_target(sw_http_request_t *req)
         return 400;
     }
     size_t plen = req->url.path.len;
-    req->path = sw__malloc(plen + 2);
+    req->path = plen + 2 <= sizeof(req->path_inline) ? req->path_inline : sw__malloc(plen + 2);
     if (!req->path) {
         return SW_ENOMEM;
     }
@@ -324,12 +324,27 @@ static void parse_cookies(sw_http_request_t *req)
     }
 }
 
-int sw__httpd_request_parse(sw_http_request_t *req, const char *data, size_t len)
+int sw__httpd_request_parse(sw_http_request_t *req, sw_buffer_t *store, const char *data,
+                            size_t len)
 {
-    req->buf = sw__malloc(len ? len : 1);
-    if (!req->buf) {
-        return SW_ENOMEM;
+    /* The message is copied: the parser decodes chunked bodies in place, and the server's
+     * bytes may go away if on_request closes the connection while it still reads the
+     * request. Into the worker's reused buffer this is a memcpy, no allocation. */
+    char *dst = NULL;
+    if (store) {
+        sw_buffer_clear(store);
+        if (sw_buffer_reserve(store, len + 1, &dst) < 0) {
+            dst = NULL;
+        }
     }
+    if (!dst) {
+        dst = sw__malloc(len ? len : 1);
+        if (!dst) {
+            return SW_ENOMEM;
+        }
+        req->buf_owned = true;
+    }
+    req->buf = dst;
     memcpy(req->buf, data, len);
     req->len = len;
     sw_http_parser_options_t o;
@@ -381,8 +396,16 @@ int sw__httpd_request_parse(sw_http_request_t *req, const char *data, size_t len
         return 0;
     }
     if (clen >= 33 && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
+        /* A body labelled urlencoded that is not a valid form (binary data: curl's
+         * --data-binary sends that label by default) is not an error: the request is
+         * handed over with its raw body and without form fields, as Swoole and PHP do. */
         rc = parse_urlencoded(req, body, blen);
-        return rc == SW_ENOMEM ? rc : (rc < 0 ? 400 : 0);
+        if (rc < 0 && rc != SW_ENOMEM) {
+            req->npost = 0;
+            sw_buffer_clear(&req->form);
+            rc = 0;
+        }
+        return rc;
     }
     if (clen >= 19 && strncasecmp(ct, "multipart/form-data", 19) == 0) {
         return parse_multipart(req, ct, clen, body, blen);
@@ -392,6 +415,9 @@ int sw__httpd_request_parse(sw_http_request_t *req, const char *data, size_t len
 
 void sw__httpd_request_clear(sw_http_request_t *req)
 {
+    if (req->resp) {
+        sw__httpd_response_detach(req->resp); /* the response outlives on_request */
+    }
     for (int i = 0; i < req->nfiles; i++) {
         sw__hupload_t *u = &req->files[i];
         if (u->fd >= 0) {
@@ -410,8 +436,12 @@ void sw__httpd_request_clear(sw_http_request_t *req)
     sw_buffer_close(&req->form);
     sw__free(req->args);
     sw__free(req->qbuf);
-    sw__free(req->path);
-    sw__free(req->buf);
+    if (req->path != req->path_inline) {
+        sw__free(req->path);
+    }
+    if (req->buf_owned) {
+        sw__free(req->buf);
+    }
 }
 
 /* ---- accessors ---------------------------------------------------------------------------- */

@@ -34,11 +34,39 @@ static bool has_token(const char *v, size_t n, const char *tok)
     return false;
 }
 
-sw_http_response_t *sw__httpd_response_new(sw_http_server_t *hs, sw__hconn_t *c,
-                                           const sw_http_request_t *req)
+/* Whether the request's Accept-Encoding names gzip. Looked up only when a body could be
+ * compressed: in end() while on_request runs, or by dispatch for a response that outlives it
+ * (sw__httpd_response_detach). */
+bool sw__httpd_accepts_gzip(const sw_http_request_t *req)
 {
-    sw_http_response_t *r = sw__calloc(1, sizeof(*r));
-    if (!r) {
+    size_t n;
+    const char *ae = sw_http_request_header(req, "accept-encoding", &n);
+    return ae && has_token(ae, n, "gzip");
+}
+
+void sw__httpd_response_detach(sw_http_response_t *r)
+{
+    if (r->req) {
+        r->accept_gzip = sw__httpd_accepts_gzip(r->req);
+        r->req->resp = NULL;
+        r->req = NULL;
+    }
+}
+
+sw_http_response_t *sw__httpd_response_new(sw_http_server_t *hs, sw__hconn_t *c,
+                                           sw_http_request_t *req)
+{
+    sw__hworker_t *w = c->w;
+    sw_http_response_t *r = w->resp_pool;
+    if (r) {
+        /* A pooled response: zeroed, but its (emptied) buffers keep their room. */
+        w->resp_pool = r->next;
+        w->resp_pool_n--;
+        sw_buffer_t head = r->head, held = r->held;
+        memset(r, 0, sizeof(*r));
+        r->head = head;
+        r->held = held;
+    } else if (!(r = sw__calloc(1, sizeof(*r)))) {
         return NULL;
     }
     r->hs = hs;
@@ -51,9 +79,8 @@ sw_http_response_t *sw__httpd_response_new(sw_http_server_t *hs, sw__hconn_t *c,
         r->keep_alive = (req->p.flags & SW_HTTP_F_KEEP_ALIVE) != 0;
         r->http10 = req->p.version_minor == 0;
         r->no_body = req->p.method == SW_HTTP_METHOD_HEAD;
-        size_t n;
-        const char *ae = sw_http_request_header(req, "accept-encoding", &n);
-        r->accept_gzip = ae && has_token(ae, n, "gzip");
+        r->req = req; /* for the Accept-Encoding lookup, only while on_request runs */
+        req->resp = r;
         r->gzip_level = hs->compression_level;
     }
     if (!r->keep_alive) {
@@ -70,13 +97,49 @@ sw_http_response_t *sw__httpd_response_new(sw_http_server_t *hs, sw__hconn_t *c,
     return r;
 }
 
-static void resp_free(sw_http_response_t *r)
+static void resp_destroy(sw_http_response_t *r)
 {
     sw_buffer_close(&r->head);
     sw_buffer_close(&r->held);
-    sw__free(r->file);
-    sw__free(r->reason);
     sw__free(r);
+}
+
+/* Retires a response: into the worker's pool (buffers emptied, small ones kept) or freed. */
+static void resp_free(sw_http_response_t *r)
+{
+    if (r->req) {
+        r->req->resp = NULL; /* ended while on_request runs: nothing left to look up */
+    }
+    sw__free(r->file);
+    r->file = NULL;
+    sw__free(r->reason);
+    r->reason = NULL;
+    sw__hworker_t *w = r->w;
+    if (w->resp_pool_n >= SW__HTTPD_RESP_POOL) {
+        resp_destroy(r);
+        return;
+    }
+    if (r->head.size > SW__HTTPD_KEEP_BUF) {
+        sw_buffer_close(&r->head);
+    }
+    if (r->held.size > SW__HTTPD_KEEP_BUF) {
+        sw_buffer_close(&r->held);
+    }
+    sw_buffer_clear(&r->head);
+    sw_buffer_clear(&r->held);
+    r->next = w->resp_pool;
+    w->resp_pool = r;
+    w->resp_pool_n++;
+}
+
+void sw__httpd_free_pool(sw__hworker_t *w)
+{
+    while (w->resp_pool) {
+        sw_http_response_t *r = w->resp_pool;
+        w->resp_pool = r->next;
+        resp_destroy(r);
+    }
+    w->resp_pool_n = 0;
 }
 
 void sw__httpd_conn_gone(sw__hworker_t *w, sw__hconn_t *c)
@@ -176,51 +239,131 @@ static bool body_allowed(int status)
     return !(status < 200 || status == 204 || status == 304);
 }
 
-/* Builds and emits the head. `clen` is the body length, or -1 for chunked / until close. */
-static int send_head(sw_http_response_t *r, long long clen, const char *extra)
+/* Decimal digits of `v` at `p`; returns the end. */
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n) {
+        *p++ = tmp[--n];
+    }
+    return p;
+}
+
+static char *put(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/*
+ * Appends the head to `b`. `clen` is the body length, or -1 for chunked / until close. No
+ * stdio: the status line is copied (a ready line for 200 OK), the Server and Date lines are
+ * whole lines cached by the server and the worker, Content-Length is written by put_u64. The
+ * room is reserved once, so the buffer grows at most once.
+ */
+static int build_head(sw_http_response_t *r, long long clen, const char *extra, sw_buffer_t *b)
 {
     sw_http_server_t *hs = r->hs;
-    char line[256];
-    sw_buffer_t b = {0};
+    size_t date_len;
+    const char *date = sw__httpd_date_line(r->w, &date_len);
     const char *reason = r->reason ? r->reason : sw_http_status_reason(r->status);
-    int n =
-        snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", r->status, reason ? reason : "Unknown");
-    int rc = sw_buffer_append(&b, line, (size_t)n);
-    if (hs->server_software[0] && !r->has_server) {
-        rc |= sw_buffer_append(&b, "Server: ", 8);
-        rc |= sw_buffer_append(&b, hs->server_software, strlen(hs->server_software));
-        rc |= sw_buffer_append(&b, "\r\n", 2);
+    if (!reason) {
+        reason = "Unknown";
     }
-    n = snprintf(line, sizeof(line), "Date: %s\r\n", sw__httpd_date(r->w));
-    rc |= sw_buffer_append(&b, line, (size_t)n);
+    size_t rlen = strlen(reason);
+    size_t slen = hs->server_line && !r->has_server ? hs->server_line_len : 0;
+    size_t xlen = extra ? strlen(extra) : 0;
+    /* status line + Server + Date + user lines + extra + the longest framing lines
+     * ("Content-Length: " + 20 digits + CRLF, "Connection: keep-alive" + 2 CRLF) */
+    size_t need = 16 + rlen + slen + date_len + r->head.length + xlen + 40 + 28;
+    char *p;
+    if (sw_buffer_reserve(b, need, &p) < 0) {
+        return SW_ENOMEM;
+    }
+    char *start = p;
+    if (r->status == 200 && !r->reason) {
+        p = put(p, "HTTP/1.1 200 OK\r\n", 17);
+    } else {
+        int st = r->status; /* 100..999: three digits */
+        p = put(p, "HTTP/1.1 ", 9);
+        *p++ = (char)('0' + st / 100);
+        *p++ = (char)('0' + st / 10 % 10);
+        *p++ = (char)('0' + st % 10);
+        *p++ = ' ';
+        p = put(p, reason, rlen);
+        p = put(p, "\r\n", 2);
+    }
+    p = put(p, hs->server_line ? hs->server_line : "", slen);
+    p = put(p, date, date_len);
     if (r->head.length) {
-        rc |= sw_buffer_append(&b, r->head.str, r->head.length);
+        p = put(p, r->head.str, r->head.length);
     }
-    if (extra) {
-        rc |= sw_buffer_append(&b, extra, strlen(extra));
+    if (xlen) {
+        p = put(p, extra, xlen);
     }
     if (body_allowed(r->status)) {
         if (clen >= 0) {
-            n = snprintf(line, sizeof(line), "Content-Length: %lld\r\n", clen);
-            rc |= sw_buffer_append(&b, line, (size_t)n);
+            p = put(p, "Content-Length: ", 16);
+            p = put_u64(p, (uint64_t)clen);
+            p = put(p, "\r\n", 2);
         } else if (r->chunked) {
-            rc |= sw_buffer_append(&b, "Transfer-Encoding: chunked\r\n", 28);
+            p = put(p, "Transfer-Encoding: chunked\r\n", 28);
         }
     }
     if (!r->keep_alive) {
-        rc |= sw_buffer_append(&b, "Connection: close\r\n\r\n", 21);
+        p = put(p, "Connection: close\r\n\r\n", 21);
     } else if (r->http10) {
-        rc |= sw_buffer_append(&b, "Connection: keep-alive\r\n\r\n", 26);
+        p = put(p, "Connection: keep-alive\r\n\r\n", 26);
     } else {
-        rc |= sw_buffer_append(&b, "\r\n", 2);
+        p = put(p, "\r\n", 2);
     }
+    return sw_buffer_commit(b, (size_t)(p - start)) < 0 ? SW_ENOMEM : 0;
+}
+
+/* The worker's scratch buffer, emptied, or `local` while the scratch is in use (a send that
+ * re-entered the HTTP layer). Give it back with scratch_put. */
+static sw_buffer_t *scratch_get(sw__hworker_t *w, sw_buffer_t *local)
+{
+    if (w->scratch_busy) {
+        *local = (sw_buffer_t){0};
+        return local;
+    }
+    w->scratch_busy = true;
+    sw_buffer_clear(&w->scratch);
+    return &w->scratch;
+}
+
+/* Scratch space kept between responses; more than this (a huge head or body) is freed. */
+#define SCRATCH_KEEP (64u * 1024u)
+
+static void scratch_put(sw__hworker_t *w, sw_buffer_t *b)
+{
+    if (b != &w->scratch) {
+        sw_buffer_close(b);
+        return;
+    }
+    if (b->size > SCRATCH_KEEP) {
+        sw_buffer_close(b);
+    }
+    w->scratch_busy = false;
+}
+
+/* Builds and emits the head alone (write, sendfile). */
+static int send_head(sw_http_response_t *r, long long clen, const char *extra)
+{
+    sw_buffer_t local;
+    sw_buffer_t *b = scratch_get(r->w, &local);
+    int rc = build_head(r, clen, extra, b);
     r->head_sent = true;
-    if (rc < 0) {
-        sw_buffer_close(&b);
-        return SW_ENOMEM;
+    if (rc == 0) {
+        rc = emit(r, b->str, b->length);
     }
-    rc = emit(r, b.str, b.length);
-    sw_buffer_close(&b);
+    scratch_put(r->w, b);
     return rc;
 }
 
@@ -249,22 +392,40 @@ int sw_http_response_status(sw_http_response_t *resp, int status, const char *re
     return 0;
 }
 
+/* RFC 9110 §5.6.2 tchar: "!#$%&'*+-.^_`|~", digits and letters. */
 static bool is_tchar(unsigned char c)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
+    static const uint32_t bits[8] = {
+        0,          /* 0x00-0x1f */
+        0x03ff6cfa, /* 0x20-0x3f: ! # $ % & ' * + - . 0-9 */
+        0xc7fffffe, /* 0x40-0x5f: A-Z ^ _ */
+        0x57ffffff, /* 0x60-0x7f: ` a-z | ~ */
+    };
+    return (bits[c >> 5] >> (c & 31)) & 1u;
 }
 
-static int add_line(sw_http_response_t *resp, const char *name, const char *value)
+static int add_line_n(sw_http_response_t *resp, const char *name, size_t nl, const char *value,
+                      size_t vl)
 {
     if (resp->head_sent || resp->ended) {
         return SW_ESERVER_STATE;
     }
-    int rc = sw_buffer_append(&resp->head, name, strlen(name));
-    rc |= sw_buffer_append(&resp->head, ": ", 2);
-    rc |= sw_buffer_append(&resp->head, value, strlen(value));
-    rc |= sw_buffer_append(&resp->head, "\r\n", 2);
-    return rc < 0 ? SW_ENOMEM : 0;
+    char *p;
+    if (sw_buffer_reserve(&resp->head, nl + vl + 4, &p) < 0) {
+        return SW_ENOMEM;
+    }
+    memcpy(p, name, nl);
+    p[nl] = ':';
+    p[nl + 1] = ' ';
+    memcpy(p + nl + 2, value, vl);
+    p[nl + 2 + vl] = '\r';
+    p[nl + 3 + vl] = '\n';
+    return sw_buffer_commit(&resp->head, nl + vl + 4) < 0 ? SW_ENOMEM : 0;
+}
+
+static int add_line(sw_http_response_t *resp, const char *name, const char *value)
+{
+    return add_line_n(resp, name, strlen(name), value, strlen(value));
 }
 
 int sw_http_response_header(sw_http_response_t *resp, const char *name, const char *value)
@@ -272,30 +433,56 @@ int sw_http_response_header(sw_http_response_t *resp, const char *name, const ch
     if (!resp || !name || !value || !name[0]) {
         return SW_EINVAL;
     }
-    for (const char *s = name; *s; s++) {
-        if (!is_tchar((unsigned char)*s)) {
+    /* One pass over the name validates it and yields its length; the managed names are
+     * compared only when the length matches. */
+    size_t nl = 0;
+    while (name[nl]) {
+        if (!is_tchar((unsigned char)name[nl])) {
+            return SW_EINVAL;
+        }
+        nl++;
+    }
+    size_t vl = 0;
+    for (; value[vl]; vl++) {
+        if (value[vl] == '\r' || value[vl] == '\n') {
             return SW_EINVAL;
         }
     }
-    for (const char *s = value; *s; s++) {
-        if (*s == '\r' || *s == '\n') {
+    switch (nl) {
+    case 4:
+        if (strcasecmp(name, "date") == 0) {
             return SW_EINVAL;
         }
-    }
-    static const char *const managed[] = {"content-length", "transfer-encoding", "connection",
-                                          "date"};
-    for (size_t i = 0; i < sizeof(managed) / sizeof(managed[0]); i++) {
-        if (strcasecmp(name, managed[i]) == 0) {
+        break;
+    case 6:
+        if (strcasecmp(name, "server") == 0) {
+            resp->has_server = true;
+        }
+        break;
+    case 10:
+        if (strcasecmp(name, "connection") == 0) {
             return SW_EINVAL;
         }
+        break;
+    case 14:
+        if (strcasecmp(name, "content-length") == 0) {
+            return SW_EINVAL;
+        }
+        break;
+    case 16:
+        if (strcasecmp(name, "content-encoding") == 0) {
+            resp->gzip_level = 0; /* the user encodes the body */
+        }
+        break;
+    case 17:
+        if (strcasecmp(name, "transfer-encoding") == 0) {
+            return SW_EINVAL;
+        }
+        break;
+    default:
+        break;
     }
-    if (strcasecmp(name, "server") == 0) {
-        resp->has_server = true;
-    }
-    if (strcasecmp(name, "content-encoding") == 0) {
-        resp->gzip_level = 0; /* the user encodes the body */
-    }
-    return add_line(resp, name, value);
+    return add_line_n(resp, name, nl, value, vl);
 }
 
 int sw_http_response_cookie(sw_http_response_t *resp, const sw_http_cookie_t *c)
@@ -431,8 +618,8 @@ int sw_http_response_end(sw_http_response_t *resp, const void *data, size_t len)
     const char *extra = NULL;
 #ifdef SW_HAVE_ZLIB
     size_t zlen = 0;
-    if (allowed && resp->gzip_level > 0 && resp->accept_gzip &&
-        len >= resp->hs->compression_min_length && len > 0) {
+    if (allowed && resp->gzip_level > 0 && len >= resp->hs->compression_min_length && len > 0 &&
+        (resp->req ? sw__httpd_accepts_gzip(resp->req) : resp->accept_gzip)) {
         rc = gzip_body(data, len, resp->gzip_level, &z, &zlen);
         if (rc == 0) {
             data = z;
@@ -441,8 +628,24 @@ int sw_http_response_end(sw_http_response_t *resp, const void *data, size_t len)
         }
     }
 #endif
-    rc = send_head(resp, allowed ? (long long)len : -1, extra);
-    if (rc == 0 && allowed && !resp->no_body) {
+    /* Head and body leave in one sw_server_send (one IPC message in PROCESS and THREAD
+     * modes) when the body is small enough to copy; a larger body is sent from the caller's
+     * bytes after the head. */
+    sw__hworker_t *w = resp->w;
+    sw_buffer_t local;
+    sw_buffer_t *b = scratch_get(w, &local);
+    rc = build_head(resp, allowed ? (long long)len : -1, extra, b);
+    resp->head_sent = true;
+    bool body = allowed && !resp->no_body && len > 0;
+    if (rc == 0 && body && len <= SW__HTTPD_COALESCE_MAX) {
+        rc = sw_buffer_append(b, data, len) < 0 ? SW_ENOMEM : 0;
+        body = false;
+    }
+    if (rc == 0) {
+        rc = emit(resp, b->str, b->length);
+    }
+    scratch_put(w, b);
+    if (rc == 0 && body) {
         rc = emit(resp, data, len);
     }
     sw__free(z);

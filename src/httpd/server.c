@@ -9,6 +9,7 @@
  * workers: PROCESS mode with dispatch_mode 1 or 3) and dropped at on_close (or by the timer
  * once sw_server_exists says the session is gone).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +20,39 @@
 #include "server/framing.h"
 #include "swoole/error.h"
 
-static uint64_t now_ms(void)
+static int64_t clock_ms(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Per request the loop's cached clock is used (no system call): it is updated once per loop
+ * iteration, which is all the precision header_timeout and Date need. */
+uint64_t sw__httpd_now_ms(const sw__hworker_t *w)
+{
+    uint64_t t = w->loop ? sw_loop_now(w->loop) : 0;
+    return t ? t : (uint64_t)clock_ms(CLOCK_MONOTONIC);
+}
+
+/* "Server: <value>\r\n" built once per option change, so that a head copies one line. */
+static int set_server_line(sw_http_server_t *hs)
+{
+    size_t n = strlen(hs->server_software);
+    char *line = NULL;
+    if (n) {
+        line = sw__malloc(n + 11);
+        if (!line) {
+            return SW_ENOMEM;
+        }
+        memcpy(line, "Server: ", 8);
+        memcpy(line + 8, hs->server_software, n);
+        memcpy(line + 8 + n, "\r\n", 3);
+    }
+    sw__free(hs->server_line);
+    hs->server_line = line;
+    hs->server_line_len = n ? n + 10 : 0;
+    return 0;
 }
 
 int sw_http_server_create(sw_http_server_t **out, sw_server_t *srv)
@@ -50,7 +79,8 @@ int sw_http_server_create(sw_http_server_t **out, sw_server_t *srv)
     hs->compression_min_length = 20;
     hs->header_timeout = 30;
     hs->parse_cookie = hs->parse_post = hs->parse_files = true;
-    if (pthread_mutex_init(&hs->lock, NULL) != 0) {
+    if (set_server_line(hs) < 0 || pthread_mutex_init(&hs->lock, NULL) != 0) {
+        sw__free(hs->server_line);
         sw__free(hs->upload_tmp_dir);
         sw__free(hs->server_software);
         sw__free(hs);
@@ -77,7 +107,11 @@ static void worker_free(sw__hworker_t *w)
         }
     }
     sw__httpd_free_orphans(w);
+    sw__httpd_free_pool(w);
     sw_buffer_close(&w->ws_buf);
+    sw_buffer_close(&w->scratch);
+    sw_buffer_close(&w->msg);
+    sw__free(w->req);
     sw__free(w->table);
     sw__free(w->root_real);
     sw__free(w);
@@ -96,6 +130,7 @@ int sw_http_server_destroy(sw_http_server_t *hs)
     sw__free(hs->upload_tmp_dir);
     sw__free(hs->document_root);
     sw__free(hs->server_software);
+    sw__free(hs->server_line);
     sw__free(hs);
     return 0;
 }
@@ -194,7 +229,15 @@ int sw_http_server_set_option(sw_http_server_t *hs, const char *name, const char
                 return SW_EOPTION_VALUE;
             }
         }
-        return set_str(&hs->server_software, value);
+        char *prev = hs->server_software;
+        hs->server_software = NULL;
+        if ((r = set_str(&hs->server_software, value)) < 0 || (r = set_server_line(hs)) < 0) {
+            sw__free(hs->server_software); /* set_server_line left the old line in place */
+            hs->server_software = prev;
+            return r;
+        }
+        sw__free(prev);
+        return 0;
     }
     if (strcmp(name, "upload_max_filesize") == 0) {
         if ((r = parse_num(value, 1, 1e18, &d)) < 0) {
@@ -336,7 +379,7 @@ sw__hconn_t *sw__httpd_conn(sw__hworker_t *w, uint64_t session, bool create)
     }
     c->w = w;
     c->session = session;
-    c->last_ms = now_ms();
+    c->last_ms = sw__httpd_now_ms(w);
     c->is_http = true;
     /* Which port only matters when the user handles other ports' messages: without their
      * on_receive every connection is HTTP, and the address is looked up when asked for. */
@@ -368,16 +411,27 @@ void sw__httpd_conn_free(sw__hworker_t *w, uint64_t session)
     }
 }
 
-const char *sw__httpd_date(sw__hworker_t *w)
+const char *sw__httpd_date_line(sw__hworker_t *w, size_t *len)
 {
-    int64_t t = (int64_t)time(NULL);
-    if (t != w->date_time) {
-        if (sw_http_date_format(t, w->date) < 0) {
-            w->date[0] = '\0';
+    int64_t t;
+    if (w->loop) {
+        t = ((int64_t)sw__httpd_now_ms(w) + w->wall_off_ms) / 1000;
+    } else {
+        t = (int64_t)time(NULL);
+    }
+    if (t != w->date_time || !w->date_line_len) {
+        memcpy(w->date_line, "Date: ", 6);
+        if (sw_http_date_format(t, w->date_line + 6) < 0) {
+            w->date_line_len = 0; /* no Date line rather than a wrong one */
+        } else {
+            size_t n = 6 + strlen(w->date_line + 6);
+            memcpy(w->date_line + n, "\r\n", 3);
+            w->date_line_len = n + 2;
         }
         w->date_time = t;
     }
-    return w->date;
+    *len = w->date_line_len;
+    return w->date_line;
 }
 
 /* ---- callbacks installed on the server ---------------------------------------------------- */
@@ -407,6 +461,8 @@ static sw__hworker_t *worker_start(sw_http_server_t *hs, int id)
         if (w) {
             w->hs = hs;
             w->id = id;
+            w->loop = sw_server_loop(hs->srv);
+            w->wall_off_ms = clock_ms(CLOCK_REALTIME) - clock_ms(CLOCK_MONOTONIC);
         }
     }
     pthread_mutex_unlock(&hs->lock);
@@ -418,7 +474,9 @@ static void on_timer(sw_loop_t *loop, uint64_t id, void *arg)
     (void)loop;
     (void)id;
     sw__hworker_t *w = arg;
-    uint64_t now = now_ms();
+    /* Follow steps of the wall clock (NTP, settimeofday) once a second for Date. */
+    w->wall_off_ms = clock_ms(CLOCK_REALTIME) - clock_ms(CLOCK_MONOTONIC);
+    uint64_t now = sw__httpd_now_ms(w);
     uint64_t limit = (uint64_t)(w->hs->header_timeout * 1000.0);
     sw_server_t *srv = w->hs->srv;
     for (size_t i = 0; i < w->table_cap; i++) {
@@ -507,27 +565,54 @@ static void on_close(sw_server_t *srv, uint64_t session, int reactor_id, void *a
     }
 }
 
+/* The worker's request object, reset for a new request; or, when a dispatch is already
+ * running on this worker (on_request re-entered the loop), a fresh one. */
+static sw_http_request_t *req_get(sw__hworker_t *w)
+{
+    if (w->req_busy) {
+        return sw__calloc(1, sizeof(sw_http_request_t));
+    }
+    if (!w->req && !(w->req = sw__malloc(sizeof(*w->req)))) {
+        return NULL;
+    }
+    memset(w->req, 0, offsetof(sw_http_request_t, fields));
+    w->req_busy = true;
+    return w->req;
+}
+
+static void req_put(sw__hworker_t *w, sw_http_request_t *req)
+{
+    sw__httpd_request_clear(req);
+    if (req != w->req) {
+        sw__free(req);
+        return;
+    }
+    w->req_busy = false;
+    if (w->msg.size > SW__HTTPD_KEEP_BUF) {
+        sw_buffer_close(&w->msg); /* a large message: do not keep its room */
+    }
+}
+
 static void dispatch(sw_http_server_t *hs, sw__hconn_t *c, const char *data, size_t len)
 {
-    sw_http_request_t *req = sw__calloc(1, sizeof(*req));
+    sw__hworker_t *w = c->w;
+    sw_http_request_t *req = req_get(w);
     if (!req) {
         sw__httpd_answer_error(hs, c, 503);
         return;
     }
     req->hs = hs;
     req->conn = c;
-    int st = sw__httpd_request_parse(req, data, len);
+    int st = sw__httpd_request_parse(req, req == w->req ? &w->msg : NULL, data, len);
     if (st != 0) {
         sw__httpd_answer_error(hs, c, st > 0 ? st : 503);
-        sw__httpd_request_clear(req);
-        sw__free(req);
+        req_put(w, req);
         return;
     }
     sw_http_response_t *resp = sw__httpd_response_new(hs, c, req);
     if (!resp) {
         sw__httpd_answer_error(hs, c, 503);
-        sw__httpd_request_clear(req);
-        sw__free(req);
+        req_put(w, req);
         return;
     }
     if (req->p.flags & SW_HTTP_F_UPGRADE) {
@@ -535,8 +620,7 @@ static void dispatch(sw_http_server_t *hs, sw__hconn_t *c, const char *data, siz
          * until it is answered (server/framing.h): the WebSocket layer answers, or, without
          * one, a release lets HTTP framing go on. */
         if (hs->ws && sw__wsd_request(hs, c, req, resp)) {
-            sw__httpd_request_clear(req);
-            sw__free(req);
+            req_put(w, req);
             return;
         }
         if (!hs->ws) {
@@ -544,8 +628,8 @@ static void dispatch(sw_http_server_t *hs, sw__hconn_t *c, const char *data, siz
         }
     }
     int served = 0;
-    if (hs->enable_static_handler && c->w->root_real) {
-        served = sw__httpd_static(c->w, req, resp);
+    if (hs->enable_static_handler && w->root_real) {
+        served = sw__httpd_static(w, req, resp);
     }
     if (served == 0) {
         if (hs->h.on_request) {
@@ -555,8 +639,7 @@ static void dispatch(sw_http_server_t *hs, sw__hconn_t *c, const char *data, siz
             (void)sw_http_response_end(resp, "Not Found\n", 10);
         }
     }
-    sw__httpd_request_clear(req);
-    sw__free(req);
+    req_put(w, req);
 }
 
 static void on_receive(sw_server_t *srv, uint64_t session, int reactor_id, const char *data,
@@ -585,7 +668,7 @@ static void on_receive(sw_server_t *srv, uint64_t session, int reactor_id, const
     if (hs->ws && sw__wsd_foreign(hs, c)) {
         return;
     }
-    c->last_ms = now_ms();
+    c->last_ms = sw__httpd_now_ms(w);
     dispatch(hs, c, data, len);
 }
 
@@ -631,6 +714,33 @@ static void pass_on_packet(sw_server_t *srv, const sw_packet_t *pkt, void *arg)
     }
 }
 
+static void pass_on_task(sw_server_t *srv, uint64_t task_id, int src_worker_id, const void *data,
+                         size_t len, void *arg)
+{
+    sw_http_server_t *hs = arg;
+    if (hs->h.server.on_task) {
+        hs->h.server.on_task(srv, task_id, src_worker_id, data, len, hs->arg);
+    }
+}
+
+static void pass_on_finish(sw_server_t *srv, uint64_t task_id, const void *data, size_t len,
+                           void *arg)
+{
+    sw_http_server_t *hs = arg;
+    if (hs->h.server.on_finish) {
+        hs->h.server.on_finish(srv, task_id, data, len, hs->arg);
+    }
+}
+
+static void pass_on_pipe_message(sw_server_t *srv, int src_worker_id, const void *data, size_t len,
+                                 void *arg)
+{
+    sw_http_server_t *hs = arg;
+    if (hs->h.server.on_pipe_message) {
+        hs->h.server.on_pipe_message(srv, src_worker_id, data, len, hs->arg);
+    }
+}
+
 int sw_http_server_set_handlers(sw_http_server_t *hs, const sw_http_handlers_t *h, void *arg)
 {
     if (!hs || !h) {
@@ -650,6 +760,9 @@ int sw_http_server_set_handlers(sw_http_server_t *hs, const sw_http_handlers_t *
     sh.on_packet = h->server.on_packet ? pass_on_packet : NULL;
     sh.on_buffer_full = h->server.on_buffer_full ? pass_on_buffer_full : NULL;
     sh.on_buffer_empty = h->server.on_buffer_empty ? pass_on_buffer_empty : NULL;
+    sh.on_task = h->server.on_task ? pass_on_task : NULL;
+    sh.on_finish = h->server.on_finish ? pass_on_finish : NULL;
+    sh.on_pipe_message = h->server.on_pipe_message ? pass_on_pipe_message : NULL;
     sh.on_receive = on_receive;
     sh.on_connect = on_connect;
     sh.on_close = on_close;

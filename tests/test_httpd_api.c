@@ -196,3 +196,33 @@ SW_TEST(upload_max_filesize)
     hsrv_stop(&s);
     ASSERT_EQ(rmdir(dir), 0);
 }
+
+/* The server callbacks of sw_http_handlers_t.server reach the user (on_task here): a request
+ * answered through a task worker, in each mode that has task workers. */
+static void task_through_http(sw_server_mode_t mode)
+{
+    const char *opts[] = {"task_worker_num", "1", NULL};
+    hsrv_t s;
+    hsrv_start(&s, mode, 1, opts);
+    hresp_t r;
+    exchange(s.port, "POST /task HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nping", &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_STR_EQ(r.body, "task:ping");
+    hresp_free(&r);
+    hsrv_stop(&s);
+}
+
+SW_TEST(task_callbacks_base)
+{
+    task_through_http(SW_MODE_BASE);
+}
+
+SW_TEST(task_callbacks_process)
+{
+    task_through_http(SW_MODE_PROCESS);
+}
+
+SW_TEST(task_callbacks_thread)
+{
+    task_through_http(SW_MODE_THREAD);
+}

@@ -144,6 +144,22 @@ static void on_request(sw_http_server_t *hs, sw_http_request_t *req, sw_http_res
         const char *ip = sw_http_request_remote_addr(req, &port);
         k = snprintf(buf, sizeof(buf), "%s %d %d", ip, port > 0, sw_http_request_session(req) > 0);
         sw_http_response_end(resp, buf, (size_t)k);
+    } else if (strcmp(path, "/task") == 0) {
+        /* Needs task_worker_num: the body goes to on_task, whose result is the answer. */
+        size_t blen;
+        const char *b = sw_http_request_body(req, &blen);
+        void *res = NULL;
+        size_t rlen = 0;
+        int rc =
+            sw_server_taskwait(sw_http_server_server(hs), b ? b : "", blen, 5000, -1, &res, &rlen);
+        if (rc < 0) {
+            k = snprintf(buf, sizeof(buf), "taskwait: %s", sw_err_name(rc));
+            sw_http_response_status(resp, 500, NULL);
+            sw_http_response_end(resp, buf, (size_t)k);
+        } else {
+            sw_http_response_end(resp, res, rlen);
+        }
+        sw_server_task_free(res);
     } else if (strcmp(path, "/status") == 0) {
         sw_http_response_status(resp, 599, "Custom Reason");
         sw_http_response_end(resp, "x", 1);
@@ -151,6 +167,18 @@ static void on_request(sw_http_server_t *hs, sw_http_request_t *req, sw_http_res
         sw_http_response_status(resp, 404, NULL);
         sw_http_response_end(resp, "nothing here\n", 13);
     }
+}
+
+/* The user's on_task (through the HTTP server's pass-through): "task:" + the data. */
+static void on_task(sw_server_t *srv, uint64_t task_id, int src_worker_id, const void *data,
+                    size_t len, void *arg)
+{
+    (void)task_id, (void)src_worker_id, (void)arg;
+    char out[256];
+    size_t n = len < sizeof(out) - 5 ? len : sizeof(out) - 5;
+    memcpy(out, "task:", 5);
+    memcpy(out + 5, data, n);
+    sw_server_task_finish(srv, out, n + 5);
 }
 
 /* The user's on_receive, for the raw (non-HTTP) port: echo. */
@@ -213,6 +241,7 @@ static int run(sw_server_mode_t mode, int workers, const char *const *opts, int 
         }
     }
     sw_http_handlers_t h = {.on_request = on_request};
+    h.server.on_task = on_task;
     if (raw) {
         h.server.on_receive = raw_receive;
     }

@@ -14,6 +14,8 @@
  *   /cookie           Set-Cookie with every attribute
  *   /redirect         302 to /hello
  *   /status           599 with reason "Custom Reason"
+ *   /task             the body through a task worker (taskwait; task_worker_num >= 1):
+ *                     "task:" + the body
  *   anything else     404
  */
 #ifndef SW_TEST_HTTPD_UTIL_H

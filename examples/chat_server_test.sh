@@ -41,7 +41,7 @@ while ! grep -q '^listening on ' "$out"; do
 done
 url=$(sed -n 's/^listening on //p' "$out" | head -n 1)
 "$py" - "${url#http://}" "$workers" <<'PY' || fail "chat scenario ($mode, $workers workers)"
-import asyncio, http.client, json, sys
+import asyncio, http.client, json, sys, time
 import websockets
 
 hostport, workers = sys.argv[1], int(sys.argv[2])
@@ -88,9 +88,14 @@ async def main():
     st, body = get("/users")
     assert st == 200, st
     listing = json.loads(body)
-    while workers > 1 and len({u["worker"] for u in listing["users"]}) < 2 and len(fillers) < 24:
+    # (Which BASE worker accepts is the kernel's choice and a worker still starting accepts
+    # nothing: keep adding, a little apart, for up to 10 s.)
+    deadline = time.monotonic() + 10
+    while (workers > 1 and len({u["worker"] for u in listing["users"]}) < 2
+           and len(fillers) < 100 and time.monotonic() < deadline):
         fillers.append(await join("filler%d" % len(fillers)))
         listing = json.loads(get("/users")[1])
+        await asyncio.sleep(0.02)
     spread = len({u["worker"] for u in listing["users"]})
     where = sorted((u["name"], u["worker"]) for u in listing["users"])
     print("users on %d worker(s): %s" % (spread, where))

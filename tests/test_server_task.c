@@ -287,8 +287,6 @@ static void t_receive(sw_server_t *srv, uint64_t session, int reactor_id, const 
 
 /* ---- test side ---------------------------------------------------------------------------- */
 
-typedef task_ctx_t ctx_t;
-
 static void make_tmpdir(int n)
 {
     snprintf(g_tmpdir, sizeof(g_tmpdir), "/tmp/swtask-%d-%d", (int)getpid(), n);
@@ -302,8 +300,8 @@ static void remove_tmpdir(void)
 
 /* Starts a server with `workers` event workers and `tasks` task workers in `mode`, with
  * extra options `extra` (name, value pairs, NULL-terminated, at most 8). */
-static void start(ctx_t *c, srv_spec_t *spec, sw_server_mode_t mode, int workers, int tasks,
-                  const char *const *extra)
+void task_start(task_ctx_t *c, srv_spec_t *spec, sw_server_mode_t mode, int workers, int tasks,
+                const char *const *extra)
 {
     static char tn[16];
     snprintf(tn, sizeof(tn), "%d", tasks);
@@ -335,7 +333,7 @@ static void start(ctx_t *c, srv_spec_t *spec, sw_server_mode_t mode, int workers
     c->fd = cli_tcp(c->s.port);
 }
 
-static void stop(ctx_t *c)
+void task_stop(task_ctx_t *c)
 {
     close(c->fd);
     ASSERT_EQ(srv_stop(&c->s, 20), 0);
@@ -343,7 +341,7 @@ static void stop(ctx_t *c)
 }
 
 /* Sends one command and reads the one-line reply into `out`. */
-static void cmd(ctx_t *c, const char *line, char *out, size_t cap)
+void task_cmd(task_ctx_t *c, const char *line, char *out, size_t cap)
 {
     cli_send(c->fd, line, strlen(line));
     size_t n = 0;
@@ -358,14 +356,14 @@ static void cmd(ctx_t *c, const char *line, char *out, size_t cap)
     out[n] = '\0';
 }
 
-static void expect(ctx_t *c, const char *line, const char *want)
+void task_expect(task_ctx_t *c, const char *line, const char *want)
 {
     char got[512];
-    cmd(c, line, got, sizeof(got));
+    task_cmd(c, line, got, sizeof(got));
     ASSERT_STR_EQ(got, want);
 }
 
-static const ev_t *wait_tag(srv_t *s, int tag, int worker, int ms)
+const ev_t *task_wait_tag(srv_t *s, int tag, int worker, int ms)
 {
     for (;;) {
         const ev_t *e = srv_wait(s, EV_RESULT, worker, ms);
@@ -377,132 +375,142 @@ static const ev_t *wait_tag(srv_t *s, int tag, int worker, int ms)
 
 /* ---- cases ---------------------------------------------------------------------------------- */
 
-static void basic(sw_server_mode_t mode, const char *const *extra)
+static void task_basic_opts(sw_server_mode_t mode, const char *const *extra)
 {
-    ctx_t c;
+    task_ctx_t c;
     srv_spec_t spec = {0};
-    start(&c, &spec, mode, 2, 2, extra);
-    expect(&c, "task -1 echo:hello", "F:hello");
-    expect(&c, "task 1 echo:there", "F:there");
-    expect(&c, "wait 2000 -1 echo:abc", "W:0:abc");
-    expect(&c, "wait 2000 0 whoami", "W:0:2");
-    expect(&c, "wait 2000 1 whoami", "W:0:3");
-    stop(&c);
+    task_start(&c, &spec, mode, 2, 2, extra);
+    task_expect(&c, "task -1 echo:hello", "F:hello");
+    task_expect(&c, "task 1 echo:there", "F:there");
+    task_expect(&c, "wait 2000 -1 echo:abc", "W:0:abc");
+    task_expect(&c, "wait 2000 0 whoami", "W:0:2");
+    task_expect(&c, "wait 2000 1 whoami", "W:0:3");
+    task_stop(&c);
 }
 
 SW_TEST_TIMEOUT(task_finish_and_wait_base, 60)
 {
-    basic(SW_MODE_BASE, NULL);
+    task_basic_opts(SW_MODE_BASE, NULL);
 }
 
 SW_TEST_TIMEOUT(task_finish_and_wait_process, 60)
 {
-    basic(SW_MODE_PROCESS, NULL);
+    task_basic_opts(SW_MODE_PROCESS, NULL);
 }
 
 SW_TEST_TIMEOUT(task_ipc_mode2, 60)
 {
     static const char *const x[] = {"task_ipc_mode", "2", NULL};
-    basic(SW_MODE_BASE, x);
+    task_basic_opts(SW_MODE_BASE, x);
 }
 
 SW_TEST_TIMEOUT(task_ipc_mode3, 60)
 {
     static const char *const x[] = {"task_ipc_mode", "3", NULL};
-    ctx_t c;
+    task_ctx_t c;
     srv_spec_t spec = {0};
-    start(&c, &spec, SW_MODE_BASE, 1, 2, x);
-    expect(&c, "task -1 echo:hello", "F:hello");
-    expect(&c, "wait 2000 -1 echo:abc", "W:0:abc");
+    task_start(&c, &spec, SW_MODE_BASE, 1, 2, x);
+    task_expect(&c, "task -1 echo:hello", "F:hello");
+    task_expect(&c, "wait 2000 -1 echo:abc", "W:0:abc");
     /* dst is ignored: whichever task worker is free takes it. */
     char got[64];
-    cmd(&c, "wait 2000 0 whoami", got, sizeof(got));
+    task_cmd(&c, "wait 2000 0 whoami", got, sizeof(got));
     ASSERT_TRUE(!strcmp(got, "W:0:1") || !strcmp(got, "W:0:2"));
-    expect(&c, "big 100000", "B:0:1:0");
-    stop(&c);
+    task_expect(&c, "big 100000", "B:0:1:0");
+    task_stop(&c);
 }
 
 SW_TEST_TIMEOUT(task_ipc_mode2_tmpfile, 60)
 {
     static const char *const x[] = {"task_ipc_mode", "2", NULL};
-    ctx_t c;
+    task_ctx_t c;
     srv_spec_t spec = {0};
-    start(&c, &spec, SW_MODE_PROCESS, 1, 1, x);
-    expect(&c, "big 20000", "B:0:1:0");
-    stop(&c);
+    task_start(&c, &spec, SW_MODE_PROCESS, 1, 1, x);
+    task_expect(&c, "big 20000", "B:0:1:0");
+    task_stop(&c);
 }
 
 /* A result that comes after its taskwait gave up is dropped; the next taskwait gets its own
  * result, and no on_finish runs for the late one. */
-SW_TEST_TIMEOUT(taskwait_timeout_late_result, 60)
+void task_late_result(sw_server_mode_t mode)
 {
-    ctx_t c;
+    task_ctx_t c;
     srv_spec_t spec = {0};
-    start(&c, &spec, SW_MODE_BASE, 1, 1, NULL);
+    task_start(&c, &spec, mode, 1, 1, NULL);
     char got[64];
     snprintf(got, sizeof(got), "W:%d:", SW_ETIMEDOUT);
-    expect(&c, "wait 50 -1 sleep:1500:late", got);
-    expect(&c, "wait 3000 -1 echo:next", "W:0:next");
-    expect(&c, "wait 3000 -1 echo:third", "W:0:third");
+    task_expect(&c, "wait 50 -1 sleep:1500:late", got);
+    task_expect(&c, "wait 3000 -1 echo:next", "W:0:next");
+    task_expect(&c, "wait 3000 -1 echo:third", "W:0:third");
     /* An async task after it: only its own result. */
-    expect(&c, "task -1 echo:async", "F:async");
-    stop(&c);
+    task_expect(&c, "task -1 echo:async", "F:async");
+    task_stop(&c);
+}
+
+SW_TEST_TIMEOUT(taskwait_timeout_late_result, 60)
+{
+    task_late_result(SW_MODE_BASE);
 }
 
 SW_TEST_TIMEOUT(taskwait_none_times_out, 60)
 {
-    ctx_t c;
+    task_ctx_t c;
     srv_spec_t spec = {0};
-    start(&c, &spec, SW_MODE_PROCESS, 1, 1, NULL);
+    task_start(&c, &spec, SW_MODE_PROCESS, 1, 1, NULL);
     char want[64];
     snprintf(want, sizeof(want), "W:%d:", SW_ETIMEDOUT);
-    expect(&c, "wait 100 -1 none", want);
-    expect(&c, "wait 3000 -1 echo:ok", "W:0:ok");
-    stop(&c);
+    task_expect(&c, "wait 100 -1 none", want);
+    task_expect(&c, "wait 3000 -1 echo:ok", "W:0:ok");
+    task_stop(&c);
+}
+
+void task_multi(sw_server_mode_t mode)
+{
+    task_ctx_t c;
+    srv_spec_t spec = {0};
+    task_start(&c, &spec, mode, 1, 2, NULL);
+    char want[64];
+    snprintf(want, sizeof(want), "M:2:0,0,%d:0,1", SW_ETIMEDOUT);
+    task_expect(&c, "multi", want);
+    task_stop(&c);
 }
 
 SW_TEST_TIMEOUT(taskwait_multi, 60)
 {
-    ctx_t c;
-    srv_spec_t spec = {0};
-    start(&c, &spec, SW_MODE_BASE, 1, 2, NULL);
-    char want[64];
-    snprintf(want, sizeof(want), "M:2:0,0,%d:0,1", SW_ETIMEDOUT);
-    expect(&c, "multi", want);
-    stop(&c);
+    task_multi(SW_MODE_BASE);
 }
 
-static void big(sw_server_mode_t mode)
+void task_big(sw_server_mode_t mode)
 {
-    ctx_t c;
+    task_ctx_t c;
     srv_spec_t spec = {0};
-    start(&c, &spec, mode, 1, 1, NULL);
+    task_start(&c, &spec, mode, 1, 1, NULL);
     /* 1 MiB each way through temp files; none left once the taskwait returned. */
-    expect(&c, "big 1048576", "B:0:1:0");
-    expect(&c, "big 65536", "B:0:1:0");
-    expect(&c, "big 70000", "B:0:1:0");
-    stop(&c);
+    task_expect(&c, "big 1048576", "B:0:1:0");
+    task_expect(&c, "big 65536", "B:0:1:0");
+    task_expect(&c, "big 70000", "B:0:1:0");
+    task_stop(&c);
 }
 
 SW_TEST_TIMEOUT(task_1mib_tmpfile_base, 60)
 {
-    big(SW_MODE_BASE);
+    task_big(SW_MODE_BASE);
 }
 
 SW_TEST_TIMEOUT(task_1mib_tmpfile_process, 60)
 {
-    big(SW_MODE_PROCESS);
+    task_big(SW_MODE_PROCESS);
 }
 
 /* A task worker killed in the middle of a task (whose 1 MiB payload came by file) is
  * respawned with its id; the server keeps serving; no file is left. */
 static void killed_case(sw_server_mode_t mode)
 {
-    ctx_t c;
+    task_ctx_t c;
     srv_spec_t spec = {0};
-    start(&c, &spec, mode, 1, 1, NULL);
-    expect(&c, "bigsleep", "Z:0");
-    const ev_t *e = wait_tag(&c.s, TAG_TASKPID, 1, scaled_ms(5000));
+    task_start(&c, &spec, mode, 1, 1, NULL);
+    task_expect(&c, "bigsleep", "Z:0");
+    const ev_t *e = task_wait_tag(&c.s, TAG_TASKPID, 1, scaled_ms(5000));
     ASSERT_NOT_NULL(e);
     pid_t victim = (pid_t)e->b;
     ASSERT_EQ(kill(victim, SIGKILL), 0);
@@ -512,10 +520,10 @@ static void killed_case(sw_server_mode_t mode)
     const ev_t *again = srv_wait(&c.s, EV_WSTART, 1, scaled_ms(5000));
     ASSERT_NOT_NULL(again);
     ASSERT_NE(again->pid, (int)victim);
-    expect(&c, "wait 3000 -1 echo:after", "W:0:after");
-    expect(&c, "big 1048576", "B:0:1:0");
-    expect(&c, "files", "N:0");
-    stop(&c);
+    task_expect(&c, "wait 3000 -1 echo:after", "W:0:after");
+    task_expect(&c, "big 1048576", "B:0:1:0");
+    task_expect(&c, "files", "N:0");
+    task_stop(&c);
 }
 
 SW_TEST_TIMEOUT(task_worker_killed_base, 60)
@@ -529,15 +537,15 @@ SW_TEST_TIMEOUT(task_worker_killed_process, 60)
 }
 
 /* Messages: worker -> worker, worker -> task worker -> back, each 1 MiB and small. */
-static void messages(sw_server_mode_t mode)
+void task_messages(sw_server_mode_t mode)
 {
-    ctx_t c;
+    task_ctx_t c;
     srv_spec_t spec = {0};
-    start(&c, &spec, mode, 2, 1, NULL);
+    task_start(&c, &spec, mode, 2, 1, NULL);
     /* The client's connection is on worker 0 or 1: find out by asking for a message to the
      * other one (sending to itself is refused). */
     char got[64];
-    cmd(&c, "msg 1 1048576", got, sizeof(got));
+    task_cmd(&c, "msg 1 1048576", got, sizeof(got));
     int me = 0, other = 1;
     if (strcmp(got, "S:0") != 0) {
         me = 1;
@@ -545,59 +553,59 @@ static void messages(sw_server_mode_t mode)
         char want[32];
         snprintf(want, sizeof(want), "S:%d", SW_EWORKER_ID);
         ASSERT_STR_EQ(got, want);
-        expect(&c, "msg 0 1048576", "S:0");
+        task_expect(&c, "msg 0 1048576", "S:0");
     }
     /* other got ping (1 MiB, from me), answered pong, which me got. */
-    const ev_t *e = wait_tag(&c.s, TAG_MSG, other, scaled_ms(5000));
+    const ev_t *e = task_wait_tag(&c.s, TAG_MSG, other, scaled_ms(5000));
     ASSERT_NOT_NULL(e);
     ASSERT_EQ(e->b, 1048576);
     ASSERT_EQ(e->s, (uint64_t)me << 1 | 1);
-    e = wait_tag(&c.s, TAG_MSG, me, scaled_ms(5000));
+    e = task_wait_tag(&c.s, TAG_MSG, me, scaled_ms(5000));
     ASSERT_NOT_NULL(e);
     ASSERT_EQ(e->b, 1048576);
     ASSERT_EQ(e->s, (uint64_t)other << 1 | 1);
     /* Worker -> task worker (id 2) -> back. */
-    expect(&c, "msg 2 1048576", "S:0");
-    e = wait_tag(&c.s, TAG_MSG, 2, scaled_ms(5000));
+    task_expect(&c, "msg 2 1048576", "S:0");
+    e = task_wait_tag(&c.s, TAG_MSG, 2, scaled_ms(5000));
     ASSERT_NOT_NULL(e);
     ASSERT_EQ(e->b, 1048576);
     ASSERT_EQ(e->s, (uint64_t)me << 1 | 1);
-    e = wait_tag(&c.s, TAG_MSG, me, scaled_ms(5000));
+    e = task_wait_tag(&c.s, TAG_MSG, me, scaled_ms(5000));
     ASSERT_NOT_NULL(e);
     ASSERT_EQ(e->s, 2u << 1 | 1);
-    expect(&c, "msg 2 10", "S:0");
-    e = wait_tag(&c.s, TAG_MSG, 2, scaled_ms(5000));
+    task_expect(&c, "msg 2 10", "S:0");
+    e = task_wait_tag(&c.s, TAG_MSG, 2, scaled_ms(5000));
     ASSERT_NOT_NULL(e);
     ASSERT_EQ(e->b, 10);
-    stop(&c);
+    task_stop(&c);
 }
 
 SW_TEST_TIMEOUT(send_message_base, 60)
 {
-    messages(SW_MODE_BASE);
+    task_messages(SW_MODE_BASE);
 }
 
 SW_TEST_TIMEOUT(send_message_process, 60)
 {
-    messages(SW_MODE_PROCESS);
+    task_messages(SW_MODE_PROCESS);
 }
 
 SW_TEST_TIMEOUT(task_worker_timer, 60)
 {
-    ctx_t c;
+    task_ctx_t c;
     srv_spec_t spec = {0};
-    start(&c, &spec, SW_MODE_PROCESS, 1, 2, NULL);
-    ASSERT_NOT_NULL(wait_tag(&c.s, TAG_TIMER, 1, scaled_ms(5000)));
-    ASSERT_NOT_NULL(wait_tag(&c.s, TAG_TIMER, 2, scaled_ms(5000)));
-    stop(&c);
+    task_start(&c, &spec, SW_MODE_PROCESS, 1, 2, NULL);
+    ASSERT_NOT_NULL(task_wait_tag(&c.s, TAG_TIMER, 1, scaled_ms(5000)));
+    ASSERT_NOT_NULL(task_wait_tag(&c.s, TAG_TIMER, 2, scaled_ms(5000)));
+    task_stop(&c);
 }
 
 /* SIGUSR2 replaces the task workers only; SIGUSR1 replaces both kinds. */
 SW_TEST_TIMEOUT(task_reload_sigusr2, 60)
 {
-    ctx_t c;
+    task_ctx_t c;
     srv_spec_t spec = {0};
-    start(&c, &spec, SW_MODE_BASE, 2, 2, NULL);
+    task_start(&c, &spec, SW_MODE_BASE, 2, 2, NULL);
     int wpid[4] = {0};
     for (int i = 0; i < c.s.nevs; i++) {
         if (c.s.evs[i].type == EV_WSTART) {
@@ -618,7 +626,7 @@ SW_TEST_TIMEOUT(task_reload_sigusr2, 60)
     ASSERT_TRUE(pid_alive(wpid[1]));
     ASSERT_NULL(srv_wait(&c.s, EV_WSTART, 0, 0));
     ASSERT_NULL(srv_wait(&c.s, EV_WSTART, 1, 0));
-    expect(&c, "wait 3000 -1 echo:reloaded", "W:0:reloaded");
+    task_expect(&c, "wait 3000 -1 echo:reloaded", "W:0:reloaded");
     /* SIGUSR1: every worker. */
     ASSERT_EQ(kill(c.s.pid, SIGUSR1), 0);
     for (int id = 0; id < 4; id++) {
@@ -626,15 +634,15 @@ SW_TEST_TIMEOUT(task_reload_sigusr2, 60)
     }
     close(c.fd);
     c.fd = cli_tcp(c.s.port);
-    expect(&c, "wait 3000 -1 echo:again", "W:0:again");
-    stop(&c);
+    task_expect(&c, "wait 3000 -1 echo:again", "W:0:again");
+    task_stop(&c);
 }
 
 SW_TEST_TIMEOUT(task_reload_sigusr2_process, 60)
 {
-    ctx_t c;
+    task_ctx_t c;
     srv_spec_t spec = {0};
-    start(&c, &spec, SW_MODE_PROCESS, 1, 1, NULL);
+    task_start(&c, &spec, SW_MODE_PROCESS, 1, 1, NULL);
     int wpid = 0, tpid = 0;
     for (int i = 0; i < c.s.nevs; i++) {
         if (c.s.evs[i].type == EV_WSTART) {
@@ -643,53 +651,58 @@ SW_TEST_TIMEOUT(task_reload_sigusr2_process, 60)
     }
     char want[64];
     snprintf(want, sizeof(want), "P:%d", tpid);
-    expect(&c, "pidof 1", want);
+    task_expect(&c, "pidof 1", want);
     snprintf(want, sizeof(want), "P:%d", SW_EWORKER_ID);
-    expect(&c, "pidof 2", want);
+    task_expect(&c, "pidof 2", want);
     ASSERT_EQ(kill(c.s.pid, SIGUSR2), 0);
     const ev_t *a = srv_wait(&c.s, EV_WSTART, 1, scaled_ms(5000));
     ASSERT_NOT_NULL(a);
     ASSERT_NE(a->pid, tpid);
     ASSERT_TRUE(pid_alive(wpid));
     ASSERT_NULL(srv_wait(&c.s, EV_WSTART, 0, 0));
-    expect(&c, "wait 3000 -1 echo:ok", "W:0:ok");
-    stop(&c);
+    task_expect(&c, "wait 3000 -1 echo:ok", "W:0:ok");
+    task_stop(&c);
 }
 
 SW_TEST_TIMEOUT(task_max_request, 60)
 {
     static const char *const x[] = {"task_max_request", "2", NULL};
-    ctx_t c;
+    task_ctx_t c;
     srv_spec_t spec = {0};
-    start(&c, &spec, SW_MODE_BASE, 1, 1, x);
+    task_start(&c, &spec, SW_MODE_BASE, 1, 1, x);
     char p1[64], p2[64], p3[64];
-    cmd(&c, "wait 3000 0 pid", p1, sizeof(p1));
-    cmd(&c, "wait 3000 0 pid", p2, sizeof(p2));
+    task_cmd(&c, "wait 3000 0 pid", p1, sizeof(p1));
+    task_cmd(&c, "wait 3000 0 pid", p2, sizeof(p2));
     ASSERT_STR_EQ(p1, p2);
     ASSERT_NOT_NULL(srv_wait(&c.s, EV_WSTART, 1, scaled_ms(5000)));
-    cmd(&c, "wait 3000 0 pid", p3, sizeof(p3));
+    task_cmd(&c, "wait 3000 0 pid", p3, sizeof(p3));
     ASSERT_EQ(strncmp(p3, "W:0:", 4), 0);
     ASSERT_TRUE(strcmp(p1, p3) != 0);
     ASSERT_EQ(srv_count(&c.s, EV_WERROR), 0);
-    stop(&c);
+    task_stop(&c);
+}
+
+void task_bad_calls(sw_server_mode_t mode)
+{
+    task_ctx_t c;
+    srv_spec_t spec = {0};
+    task_start(&c, &spec, mode, 1, 1, NULL);
+    char want[256];
+    snprintf(want, sizeof(want), "X:%d,%d,%d,%d,%d,%d,%d,%d", SW_EINVAL, SW_EINVAL, SW_EINVAL,
+             SW_ENOT_WORKER, SW_EWORKER_ID, SW_EWORKER_ID, SW_EINVAL, SW_EINVAL);
+    task_expect(&c, "bad", want);
+    /* Inside a task worker: no tasks from there; one answer per task. */
+    task_expect(&c, "wait 3000 -1 self", "W:0:ok");
+    const ev_t *e = task_wait_tag(&c.s, TAG_TBAD, 1, scaled_ms(5000));
+    ASSERT_NOT_NULL(e);
+    ASSERT_EQ(e->b, SW_ENOT_WORKER);
+    ASSERT_EQ((int64_t)e->s, SW_EALREADY);
+    task_stop(&c);
 }
 
 SW_TEST_TIMEOUT(task_bad_calls_in_worker, 60)
 {
-    ctx_t c;
-    srv_spec_t spec = {0};
-    start(&c, &spec, SW_MODE_BASE, 1, 1, NULL);
-    char want[256];
-    snprintf(want, sizeof(want), "X:%d,%d,%d,%d,%d,%d,%d,%d", SW_EINVAL, SW_EINVAL, SW_EINVAL,
-             SW_ENOT_WORKER, SW_EWORKER_ID, SW_EWORKER_ID, SW_EINVAL, SW_EINVAL);
-    expect(&c, "bad", want);
-    /* Inside a task worker: no tasks from there; one answer per task. */
-    expect(&c, "wait 3000 -1 self", "W:0:ok");
-    const ev_t *e = wait_tag(&c.s, TAG_TBAD, 1, scaled_ms(5000));
-    ASSERT_NOT_NULL(e);
-    ASSERT_EQ(e->b, SW_ENOT_WORKER);
-    ASSERT_EQ((int64_t)e->s, SW_EALREADY);
-    stop(&c);
+    task_bad_calls(SW_MODE_BASE);
 }
 
 /* Outside a running server: clear codes, nothing forked. */
@@ -769,25 +782,25 @@ static int user_setup(sw_server_t *srv, sw_port_t *port)
 
 static void user_case(sw_server_mode_t mode)
 {
-    ctx_t c;
+    task_ctx_t c;
     srv_spec_t spec = {.setup = user_setup};
-    start(&c, &spec, mode, 1, 1, NULL);
-    const ev_t *e = wait_tag(&c.s, TAG_USTART, 2, scaled_ms(5000));
+    task_start(&c, &spec, mode, 1, 1, NULL);
+    const ev_t *e = task_wait_tag(&c.s, TAG_USTART, 2, scaled_ms(5000));
     ASSERT_NOT_NULL(e);
     pid_t first = (pid_t)e->b;
     /* Its ping reached worker 0, whose pong reached it. */
-    e = wait_tag(&c.s, TAG_MSG, 0, scaled_ms(5000));
+    e = task_wait_tag(&c.s, TAG_MSG, 0, scaled_ms(5000));
     ASSERT_NOT_NULL(e);
     ASSERT_EQ(e->s, 2u << 1 | 1);
-    ASSERT_NOT_NULL(wait_tag(&c.s, TAG_MSG, 2, scaled_ms(5000)));
+    ASSERT_NOT_NULL(task_wait_tag(&c.s, TAG_MSG, 2, scaled_ms(5000)));
     ASSERT_EQ(kill(first, SIGKILL), 0);
-    e = wait_tag(&c.s, TAG_USTART, 2, scaled_ms(5000));
+    e = task_wait_tag(&c.s, TAG_USTART, 2, scaled_ms(5000));
     ASSERT_NOT_NULL(e);
     pid_t second = (pid_t)e->b;
     ASSERT_NE(second, first);
-    expect(&c, "msg 2 100", "S:0");
-    ASSERT_NOT_NULL(wait_tag(&c.s, TAG_MSG, 2, scaled_ms(5000)));
-    stop(&c);
+    task_expect(&c, "msg 2 100", "S:0");
+    ASSERT_NOT_NULL(task_wait_tag(&c.s, TAG_MSG, 2, scaled_ms(5000)));
+    task_stop(&c);
     ASSERT_EQ(pid_alive(second), 0);
 }
 
@@ -809,14 +822,14 @@ SW_TEST_TIMEOUT(task_tmpfile_fault, 60)
         SW_TEST_SKIP("fault injection not compiled in");
     }
     sw__fault_set("task_tmpfile", 0, -1);
-    ctx_t c;
+    task_ctx_t c;
     srv_spec_t spec = {0};
-    start(&c, &spec, SW_MODE_BASE, 1, 1, NULL);
+    task_start(&c, &spec, SW_MODE_BASE, 1, 1, NULL);
     char want[64];
     snprintf(want, sizeof(want), "B:%d:0:0", SW_ETASK_TMPFILE);
-    expect(&c, "big 100000", want);
-    expect(&c, "wait 3000 -1 echo:small", "W:0:small");
-    stop(&c);
+    task_expect(&c, "big 100000", want);
+    task_expect(&c, "wait 3000 -1 echo:small", "W:0:small");
+    task_stop(&c);
     sw__fault_reset();
 }
 
@@ -827,11 +840,11 @@ SW_TEST_TIMEOUT(task_message_queue_key, 60)
     int k = 0x5377000 + (int)(getpid() & 0xffff);
     snprintf(key, sizeof(key), "%d", k);
     const char *const x[] = {"task_ipc_mode", "2", "message_queue_key", key, NULL};
-    ctx_t c;
+    task_ctx_t c;
     srv_spec_t spec = {0};
-    start(&c, &spec, SW_MODE_BASE, 1, 1, x);
-    expect(&c, "wait 3000 -1 echo:keyed", "W:0:keyed");
-    stop(&c);
+    task_start(&c, &spec, SW_MODE_BASE, 1, 1, x);
+    task_expect(&c, "wait 3000 -1 echo:keyed", "W:0:keyed");
+    task_stop(&c);
     int id = msgget((key_t)k, 0);
     ASSERT_GE(id, 0);
     ASSERT_EQ(msgctl(id, IPC_RMID, NULL), 0);
@@ -840,57 +853,19 @@ SW_TEST_TIMEOUT(task_message_queue_key, 60)
 /* A late result that came by file: the taskwait that drops it removes the file. */
 SW_TEST_TIMEOUT(taskwait_late_big_result_file_removed, 60)
 {
-    ctx_t c;
+    task_ctx_t c;
     srv_spec_t spec = {0};
-    start(&c, &spec, SW_MODE_PROCESS, 1, 1, NULL);
+    task_start(&c, &spec, SW_MODE_PROCESS, 1, 1, NULL);
     char want[64];
     snprintf(want, sizeof(want), "W:%d:", SW_ETIMEDOUT);
-    expect(&c, "wait 20 -1 bigres:1500:200000", want);
+    task_expect(&c, "wait 20 -1 bigres:1500:200000", want);
     /* The next taskwait waits behind the late one, sees its result first and drops it. */
-    expect(&c, "wait 5000 -1 echo:mine", "W:0:mine");
-    expect(&c, "files", "N:0");
-    stop(&c);
-}
-
-/* ---- shared with test_server_task_thread.c ------------------------------------------------- */
-
-void task_start(task_ctx_t *c, srv_spec_t *spec, sw_server_mode_t mode, int workers, int tasks,
-                const char *const *extra)
-{
-    start(c, spec, mode, workers, tasks, extra);
-}
-
-void task_stop(task_ctx_t *c)
-{
-    stop(c);
-}
-
-void task_cmd(task_ctx_t *c, const char *line, char *out, size_t cap)
-{
-    cmd(c, line, out, cap);
-}
-
-void task_expect(task_ctx_t *c, const char *line, const char *want)
-{
-    expect(c, line, want);
-}
-
-const ev_t *task_wait_tag(srv_t *s, int tag, int worker, int ms)
-{
-    return wait_tag(s, tag, worker, ms);
+    task_expect(&c, "wait 5000 -1 echo:mine", "W:0:mine");
+    task_expect(&c, "files", "N:0");
+    task_stop(&c);
 }
 
 void task_basic(sw_server_mode_t mode)
 {
-    basic(mode, NULL);
-}
-
-void task_big(sw_server_mode_t mode)
-{
-    big(mode);
-}
-
-void task_messages(sw_server_mode_t mode)
-{
-    messages(mode);
+    task_basic_opts(mode, NULL);
 }

@@ -36,5 +36,10 @@ const ev_t *task_wait_tag(srv_t *s, int tag, int worker, int ms);
 void task_basic(sw_server_mode_t mode);
 void task_big(sw_server_mode_t mode);
 void task_messages(sw_server_mode_t mode);
+/* A taskwait that times out: its late result is dropped, the next ones get their own; several
+ * taskwaits with one timeout; bad calls in a worker and in a task worker. */
+void task_late_result(sw_server_mode_t mode);
+void task_multi(sw_server_mode_t mode);
+void task_bad_calls(sw_server_mode_t mode);
 
 #endif

@@ -29,26 +29,12 @@ SW_TEST_TIMEOUT(send_message_thread, 60)
 /* A late result is dropped; the next taskwait gets its own; async results still arrive. */
 SW_TEST_TIMEOUT(taskwait_timeout_late_result_thread, 60)
 {
-    task_ctx_t c;
-    srv_spec_t spec = {0};
-    task_start(&c, &spec, SW_MODE_THREAD, 1, 1, NULL);
-    char got[64];
-    snprintf(got, sizeof(got), "W:%d:", SW_ETIMEDOUT);
-    task_expect(&c, "wait 50 -1 sleep:1500:late", got);
-    task_expect(&c, "wait 3000 -1 echo:next", "W:0:next");
-    task_expect(&c, "task -1 echo:async", "F:async");
-    task_stop(&c);
+    task_late_result(SW_MODE_THREAD);
 }
 
 SW_TEST_TIMEOUT(taskwait_multi_thread, 60)
 {
-    task_ctx_t c;
-    srv_spec_t spec = {0};
-    task_start(&c, &spec, SW_MODE_THREAD, 1, 2, NULL);
-    char want[64];
-    snprintf(want, sizeof(want), "M:2:0,0,%d:0,1", SW_ETIMEDOUT);
-    task_expect(&c, "multi", want);
-    task_stop(&c);
+    task_multi(SW_MODE_THREAD);
 }
 
 /* Timers in task worker threads; task_max_request starts a new incarnation of the thread
@@ -70,19 +56,7 @@ SW_TEST_TIMEOUT(task_thread_timer_and_max_request, 60)
 
 SW_TEST_TIMEOUT(task_bad_calls_thread, 60)
 {
-    task_ctx_t c;
-    srv_spec_t spec = {0};
-    task_start(&c, &spec, SW_MODE_THREAD, 1, 1, NULL);
-    char want[256];
-    snprintf(want, sizeof(want), "X:%d,%d,%d,%d,%d,%d,%d,%d", SW_EINVAL, SW_EINVAL, SW_EINVAL,
-             SW_ENOT_WORKER, SW_EWORKER_ID, SW_EWORKER_ID, SW_EINVAL, SW_EINVAL);
-    task_expect(&c, "bad", want);
-    task_expect(&c, "wait 3000 -1 self", "W:0:ok");
-    const ev_t *e = task_wait_tag(&c.s, TAG_TBAD, 1, scaled_ms(5000));
-    ASSERT_NOT_NULL(e);
-    ASSERT_EQ(e->b, SW_ENOT_WORKER);
-    ASSERT_EQ((int64_t)e->s, SW_EALREADY);
-    task_stop(&c);
+    task_bad_calls(SW_MODE_THREAD);
 }
 
 /* SIGUSR2 restarts the task worker threads only (on_worker_start again, same id); SIGUSR1

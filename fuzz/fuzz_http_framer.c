@@ -12,9 +12,15 @@
  * fits http_max_header_size and whose length fits package_max_length, the framer must have
  * cut exactly there (a disagreement is a request-smuggling bug).
  *
+ * Pieces (http_piece_size): the stream is framed once more with a piece size taken from the
+ * header bytes, 13 bytes at a time; the requests it returns (the messages without
+ * SW_FRAMER_MORE) must end exactly where the whole framing ended them, a first piece must not
+ * also be last, and the unread input must never pass one piece (or head) plus one read.
+ *
  * Unread input of up to 512 bytes is copied to a buffer of exactly that size before each
  * call, so that a framer reading past `len` is caught by ASan.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +56,62 @@ static size_t parser_length(const unsigned char *s, size_t n, size_t max, size_t
         return 0;
     }
     return (size_t)p.consumed;
+}
+
+static void check_pieces(const sw_protocol_t *whole, size_t piece, const unsigned char *s, size_t n,
+                         const size_t *ends, size_t count)
+{
+    static unsigned char buf[MAX_STREAM];
+    sw_protocol_t p = *whole;
+    p.http_piece_size = piece;
+    size_t hmax = p.http_max_header_size < p.package_max_length ? p.http_max_header_size
+                                                                : p.package_max_length;
+    size_t bound = (piece > hmax + 1 ? piece : hmax + 1) + 13;
+    sw_framer_t fr;
+    sw_framer_init(&fr);
+    size_t have = 0, off = 0, fed = 0, k = 0;
+    bool more = false;
+    while (fed < n) {
+        size_t c = n - fed < 13 ? n - fed : 13;
+        memcpy(buf + have, s + fed, c);
+        have += c;
+        fed += c;
+        for (;;) {
+            size_t out = 0;
+            int r = sw_protocol_next(&p, &fr, (const char *)buf, have, &out);
+            if (r < 0) {
+                abort();
+            }
+            if (r == 0) {
+                fr.flags &= (uint8_t)~SW_FRAMER_CONTINUE;
+                break;
+            }
+            if (out == 0 || out > have) {
+                abort();
+            }
+            bool is_piece = (fr.flags & SW_FRAMER_PIECE) != 0;
+            bool has_more = (fr.flags & SW_FRAMER_MORE) != 0;
+            if ((has_more && !is_piece) || (!more && is_piece && !has_more)) {
+                abort(); /* MORE only on pieces; a first piece is never the last */
+            }
+            off += out;
+            memmove(buf, buf + out, have - out);
+            have -= out;
+            more = has_more;
+            if (!has_more) {
+                if (k >= count || ends[k] != off) {
+                    abort(); /* pieces must join up to the whole framing's requests */
+                }
+                k++;
+            }
+        }
+        if (have > bound) {
+            abort(); /* more input held than one piece (or head) and one read */
+        }
+    }
+    if (k != count) {
+        abort();
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -93,5 +155,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         start = e0[i];
     }
+    check_pieces(&p, 1 + ((size_t)data[0] ^ data[2]) % 700, s, n, e0, c0);
     return 0;
 }

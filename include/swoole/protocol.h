@@ -67,6 +67,21 @@
  * with sw_protocol_next_websocket). A head with "Expect: 100-continue" whose body has not
  * started sets SW_FRAMER_CONTINUE (see sw_framer_t.flags).
  *
+ * HTTP framing: pieces. With http_piece_size > 0, a request that is longer than
+ * max(http_piece_size, its head + 1) bytes -- a Content-Length body that makes it so, or a
+ * chunked body that has not ended by then -- is returned in pieces, each flagged
+ * SW_FRAMER_PIECE, all but the last also SW_FRAMER_MORE: the first is the head and the body
+ * bytes after it up to that length (returned only once that many bytes are there, so a head
+ * with Expect: 100-continue still gets SW_FRAMER_CONTINUE first), the next ones
+ * http_piece_size bytes each, the last what is left. Cuts fall anywhere in the raw bytes (in
+ * chunk data, a chunk-size line or the trailers): a reader decodes the body incrementally
+ * (sw_http_parser_body). The rules for requests that cannot be framed stay the same, applied
+ * to the whole request: its last piece ends where the whole request would have ended (a
+ * chunked body that passes package_max_length: the last piece ends at that limit, and the
+ * body decoded from all pieces is incomplete). Upgrade requests flagged SW_FRAMER_UPGRADE
+ * are never cut. The input a framed connection needs is then at most max(http_piece_size,
+ * head + 1) bytes, whatever package_max_length allows.
+ *
  * Thread-safety: every function here is reentrant. A sw_protocol_t may be read by any number
  * of threads at once (sw_protocol_next takes it const) as long as nobody changes it; a
  * sw_framer_t belongs to one connection and is used by one thread at a time.
@@ -166,6 +181,14 @@ typedef struct sw_protocol_s {
      * its worker has answered (the bytes after it may be WebSocket frames). Setting it by name
      * also turns open_http_protocol on. Default false. */
     bool open_websocket_protocol;
+    /* HTTP framing: a request longer than this many bytes (head and body as sent) is
+     * delivered in pieces instead of whole (see "HTTP framing: pieces" below), so that a
+     * request far larger than any buffer (a 1 GB upload) never has to sit in memory: the
+     * first piece is the head and the body bytes that follow it up to max(http_piece_size,
+     * head + 1) bytes, every later piece at most http_piece_size bytes. 0 (default): whole
+     * requests only. 0 or 1..SW_PROTOCOL_MAX_LENGTH_LIMIT. An HTTP server port sets it
+     * (swoole/http_server.h). */
+    size_t http_piece_size;
     /* Largest WebSocket frame payload for sw_protocol_next_websocket, in bytes:
      * 1..SW_PROTOCOL_MAX_LENGTH_LIMIT, or 0 (default) for whatever package_max_length leaves
      * after the frame header (a frame is always limited by package_max_length as a whole). */
@@ -179,6 +202,13 @@ typedef struct sw_protocol_s {
  * "Expect: 100-continue" and whose body is not complete. Set once per request: the caller that
  * answers "100 Continue" clears it. */
 #define SW_FRAMER_CONTINUE 0x02u
+/** sw_framer_t.flags: the message just returned is a piece of an HTTP request delivered in
+ * pieces (http_piece_size), not a whole request. */
+#define SW_FRAMER_PIECE 0x04u
+/** sw_framer_t.flags: with SW_FRAMER_PIECE, more pieces of the same request follow; a piece
+ * without it is the request's last. The first piece is the one returned after a message
+ * without SW_FRAMER_MORE (or after sw_framer_init). */
+#define SW_FRAMER_MORE 0x08u
 
 /**
  * Per-connection framer state. Caller-allocated, holds no resources; initialise with
@@ -195,6 +225,8 @@ typedef struct sw_framer_s {
     uint64_t examined;  /* bytes the EOF search has looked at since init (statistics; the
                         * tests use it to show that a slow stream is scanned in O(n)) */
     uint8_t flags;      /* SW_FRAMER_*: may be read, and SW_FRAMER_CONTINUE cleared */
+    uint64_t delivered; /* HTTP pieces: bytes of the current request already returned */
+    size_t piece_end;   /* HTTP pieces: where the current piece ends (0: not in pieces) */
 } sw_framer_t;
 
 /** Fills `p` with the defaults listed at each field (Swoole's server-port defaults: no
@@ -226,6 +258,8 @@ SW_API void sw_protocol_init(sw_protocol_t *p);
  *         a boolean as above; "1"/"true" also turns open_http_protocol on.
  *   "websocket_max_frame_size"
  *         decimal 1..1073741824.
+ *   "http_piece_size"
+ *         decimal 0..1073741824.
  * Decimal values are plain ASCII digits: no sign, no spaces, no suffix, no empty string.
  * Cross-field rules (e.g. EOF and length framing both on) are left to sw_protocol_check,
  * since options arrive in any order.

@@ -7,10 +7,11 @@
  *   2. the head ends at the first empty line (CRLF CRLF, or a bare LF line that the parser
  *      will then reject); memchr finds each line end, so a head arriving one byte at a time
  *      costs O(n);
- *   3. the head is parsed once with the strict parser of swoole/http.h, whose framing fields
- *      (RFC 9112 §6) decide the body: Content-Length, chunked, or none; a transfer coding
- *      other than chunked (gzip...) cannot be framed here and the head alone is delivered
- *      (answered 501);
+ *   3. the head's framing fields (RFC 9112 §6) decide the body: Content-Length, chunked, or
+ *      none; they come from a one-pass scan of clean heads (http_scan.c), or from the strict
+ *      parser of swoole/http.h when the scan cannot be sure, with the same answer either way
+ *      (fuzz_http_scan checks it); a transfer coding other than chunked (gzip...) cannot be
+ *      framed here and the head alone is delivered (answered 501);
  *   4. a chunked body is walked chunk by chunk: size line (1..16 hex digits, then anything up
  *      to CR as extensions, the line bounded as the parser bounds it), data, CRLF, and after
  *      the last chunk the trailer lines up to the empty line.
@@ -20,6 +21,10 @@
  * is delivered as far as it got (see swoole/protocol.h, "HTTP framing"): the server's parse of
  * that message finds the fault and answers it, which an error return could not do since the
  * server closes the connection on one.
+ *
+ * Pieces (http_piece_size, swoole/protocol.h "HTTP framing: pieces"): a long request is
+ * returned in pieces; the walk keeps its place across them (`delivered`, `piece_end`, and its
+ * positions moved back by each piece's length: piece_out).
  *
  * Bounds: nothing past package_max_length is examined; the head is bounded by
  * min(http_max_header_size, package_max_length).
@@ -47,16 +52,36 @@ enum {
 
 /* The parser's default chunk-size line limit (sw_http_parser_options_init). */
 #define CHUNK_LINE_MAX 1024
-/* Header array of the head check: the parser's default max_headers is 100. */
-#define HEAD_FIELDS 100
 
+/* Returns the message's end (a whole request, or the last piece of one in pieces). */
 static int deliver(sw_framer_t *st, size_t n, size_t *out)
 {
     uint64_t examined = st->examined;
     uint8_t flags = (uint8_t)(st->flags & SW_FRAMER_UPGRADE);
+    if (st->delivered > 0) {
+        flags |= SW_FRAMER_PIECE;
+    }
     *st = (sw_framer_t){0};
     st->examined = examined;
     st->flags = flags; /* says what the returned message is; cleared when the next starts */
+    *out = n;
+    return 1;
+}
+
+/* Returns data[0..n) as a piece with more to come, and moves the walk's positions so that
+ * they count from the byte after it (the caller consumes the piece: the next call's `data`
+ * starts there). `line` may be a position inside the piece (a chunk line cut in two): its
+ * offset wraps around, and `i - line` in the walk stays right in unsigned arithmetic. */
+static int piece_out(const sw_protocol_t *p, sw_framer_t *st, size_t n, size_t *out)
+{
+    st->delivered += n;
+    st->scan -= n;
+    st->line -= n;
+    if (st->state == ST_BODY) {
+        st->total -= n;
+    }
+    st->piece_end = p->http_piece_size;
+    st->flags = (uint8_t)((st->flags & SW_FRAMER_CONTINUE) | SW_FRAMER_PIECE | SW_FRAMER_MORE);
     *out = n;
     return 1;
 }
@@ -78,19 +103,13 @@ static int hexval(unsigned char c)
 static int head_done(const sw_protocol_t *p, sw_framer_t *st, const char *data, size_t len,
                      size_t h, size_t *out)
 {
-    sw_http_parser_options_t o;
-    sw_http_parser_options_init(&o);
-    o.max_head = (uint32_t)(h < 0x7fffffffu ? h : 0x7fffffffu);
-    sw_http_header_t fields[HEAD_FIELDS];
-    sw_http_parser_t hp;
-    if (sw_http_parser_init(&hp, SW_HTTP_REQUEST, &o, fields, HEAD_FIELDS) < 0) {
-        return deliver(st, h, out);
-    }
-    /* The strict parser writes to its buffer only to unfold obs-fold (a lenient option that
-     * is off) and to decode chunked bodies (the body is not parsed here): the head is only
-     * read, so dropping const is safe. */
-    int r = sw_http_parser_execute(&hp, (char *)(uintptr_t)data, h);
-    if (r != SW_HTTP_HEAD_DONE) {
+    /* The framing fields (http_scan.c): a one-pass scan for clean heads, else the strict
+     * parser, with the same answer either way. */
+    struct {
+        uint32_t flags;
+        uint64_t content_length;
+    } hp;
+    if (sw__http_head_framing(data, h, &hp.flags, &hp.content_length) < 0) {
         return deliver(st, h, out); /* the server's parse finds the same fault */
     }
     if (p->open_websocket_protocol && (hp.flags & SW_HTTP_F_UPGRADE)) {
@@ -103,12 +122,19 @@ static int head_done(const sw_protocol_t *p, sw_framer_t *st, const char *data, 
     if (hp.flags & SW_HTTP_F_TE_CODINGS) {
         return deliver(st, h, out); /* a coding other than chunked: answered 501 at once */
     }
+    /* Pieces (http_piece_size): the first one ends here, past the head by at least one body
+     * byte. An upgrade request is never cut (its server holds the connection after it). */
+    size_t first = 0;
+    if (p->http_piece_size > 0 && !(st->flags & SW_FRAMER_UPGRADE)) {
+        first = p->http_piece_size > h ? p->http_piece_size : h + 1;
+    }
     if (hp.flags & SW_HTTP_F_CHUNKED) {
         st->state = ST_CSIZE;
         st->total = h;
         st->scan = h;
         st->line = h;
         st->remaining = 0;
+        st->piece_end = first;
         if (expect) {
             st->flags |= SW_FRAMER_CONTINUE;
         }
@@ -121,12 +147,13 @@ static int head_done(const sw_protocol_t *p, sw_framer_t *st, const char *data, 
         return deliver(st, h, out); /* too large: the head alone, answered 413 */
     }
     size_t total = h + (size_t)hp.content_length;
-    if (total <= len) {
+    if (total <= len && (first == 0 || total <= first)) {
         return deliver(st, total, out);
     }
     st->state = ST_BODY;
     st->total = total;
     st->scan = h;
+    st->piece_end = total > first ? first : 0;
     if (expect) {
         st->flags |= SW_FRAMER_CONTINUE;
     }
@@ -287,24 +314,32 @@ int sw__protocol_next_http(const sw_protocol_t *p, sw_framer_t *st, const char *
         if (head_done(p, st, data, len, h, out)) {
             return 1;
         }
-        if (st->state == ST_BODY) {
-            *out = st->total;
-            return 0;
-        }
     }
     if (st->state == ST_BODY) {
-        if (len >= st->total) {
-            return deliver(st, st->total, out);
+        /* `total` is the request's end; in pieces, the current piece ends first. */
+        size_t end = st->piece_end && st->piece_end < st->total ? st->piece_end : st->total;
+        if (len < end) {
+            *out = end;
+            return 0;
         }
-        *out = st->total;
-        return 0;
+        return end == st->total ? deliver(st, end, out) : piece_out(p, st, end, out);
     }
-    if (walk_chunks(st, data, avail, out)) {
+    /* A chunked body: walked up to package_max_length of the whole request (`room` from
+     * `data`, after the pieces already returned) and, in pieces, to the current piece's end. */
+    size_t room = max - (size_t)st->delivered;
+    size_t bound = len < room ? len : room;
+    if (st->piece_end && st->piece_end < bound) {
+        bound = st->piece_end;
+    }
+    if (walk_chunks(st, data, bound, out)) {
         return 1;
     }
-    if (avail == max) {
-        return deliver(st, max, out); /* a chunked body past the limit: 413 */
+    if (bound == room) {
+        return deliver(st, room, out); /* a chunked body past the limit: 413 */
     }
-    *out = len + 1;
+    if (st->piece_end && bound == st->piece_end) {
+        return piece_out(p, st, bound, out);
+    }
+    *out = st->piece_end ? st->piece_end : len + 1;
     return 0;
 }

@@ -32,6 +32,7 @@ void sw_protocol_init(sw_protocol_t *p)
         .http_max_header_size = 65536,
         .open_websocket_protocol = false,
         .websocket_max_frame_size = 0,
+        .http_piece_size = 0,
     };
 }
 
@@ -94,7 +95,8 @@ int sw_protocol_check(const sw_protocol_t *p)
     if (p->package_max_length == 0 || p->package_max_length > SW_PROTOCOL_MAX_LENGTH_LIMIT) {
         return SW_EOPTION_VALUE;
     }
-    if (p->websocket_max_frame_size > SW_PROTOCOL_MAX_LENGTH_LIMIT) {
+    if (p->websocket_max_frame_size > SW_PROTOCOL_MAX_LENGTH_LIMIT ||
+        p->http_piece_size > SW_PROTOCOL_MAX_LENGTH_LIMIT) {
         return SW_EOPTION_VALUE;
     }
     if (p->package_length_offset > SW_PROTOCOL_OFFSET_MAX ||
@@ -311,6 +313,11 @@ int sw_protocol_set_option(sw_protocol_t *p, const char *name, const char *value
             return rc;
         }
         q.websocket_max_frame_size = v;
+    } else if (strcmp(name, "http_piece_size") == 0) {
+        if ((rc = parse_uint(value, 0, SW_PROTOCOL_MAX_LENGTH_LIMIT, &v)) < 0) {
+            return rc;
+        }
+        q.http_piece_size = (size_t)v;
     } else {
         return SW_EOPTION_UNKNOWN;
     }

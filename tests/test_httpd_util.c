@@ -84,6 +84,40 @@ static void on_request(sw_http_server_t *hs, sw_http_request_t *req, sw_http_res
         const char *f = sw_http_request_post(req, "f", &fl);
         fk += (size_t)snprintf(buf + fk, sizeof(buf) - fk, "f=%.*s\n", (int)fl, f ? f : "");
         sw_http_response_end(resp, buf, fk);
+    } else if (strcmp(path, "/echofile") == 0) {
+        /* The body echoed; a body in a file (a request in pieces) with sendfile. */
+        uint64_t fsz = 0;
+        const char *file = sw_http_request_body_file(req, &fsz);
+        if (file) {
+            if (sw_http_response_sendfile(resp, file, 0, 0) < 0) {
+                sw_http_response_end(resp, "sendfile failed\n", 16);
+            }
+        } else {
+            size_t bl;
+            const char *b = sw_http_request_body(req, &bl);
+            sw_http_response_end(resp, b, bl);
+        }
+    } else if (strcmp(path, "/sum") == 0 || strcmp(path, "/size") == 0) {
+        /* The body's size, whether it sits in a file (a request in pieces), and (/sum) a
+         * checksum of its bytes; /size does not touch them. */
+        size_t bl = 0;
+        uint64_t fsz = 0;
+        const char *file = sw_http_request_body_file(req, &fsz);
+        unsigned long sum = 0;
+        if (path[1] == 's' && path[2] == 'u') {
+            const char *b = sw_http_request_body(req, &bl);
+            for (size_t i = 0; i < bl; i++) {
+                sum = sum * 31 + (unsigned char)b[i];
+            }
+        } else if (!file) {
+            (void)sw_http_request_body(req, &bl);
+        }
+        size_t fl = 0;
+        const char *f = sw_http_request_post(req, "f", &fl);
+        k = snprintf(buf, sizeof(buf), "size=%llu file=%d sum=%lu f=%.*s files=%zu",
+                     (unsigned long long)(file ? fsz : bl), file != NULL, sum, (int)fl, f ? f : "",
+                     sw_http_request_file_count(req));
+        sw_http_response_end(resp, buf, (size_t)k);
     } else if (strcmp(path, "/chunked") == 0) {
         sw_http_response_write(resp, "abc", 3);
         sw_http_response_write(resp, "defg", 4);
@@ -311,7 +345,10 @@ int hresp_read(int fd, hresp_t *r, int is_head)
             buf = realloc(buf, cap);
             ASSERT_NOT_NULL(buf);
         }
-        ssize_t n = recv(fd, buf + len, cap - len, 0);
+        /* Reads of at most 16 KiB, so that what follows the response (pipelined responses)
+         * always fits the stash. */
+        size_t room = cap - len < 16384 ? cap - len : 16384;
+        ssize_t n = recv(fd, buf + len, room, 0);
         if (n <= 0) {
             if (n < 0 && errno == EINTR) {
                 continue;

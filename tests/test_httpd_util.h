@@ -8,6 +8,10 @@
  *   /echo             the body echoed; header X-Trailer = the request's X-T trailer
  *   /info             "method path a=<arg a> c=<cookie c> f=<post f> h=<X-Case header>"
  *   /files            one line per upload: "field name size content-md5-free-sum tmp_name"
+ *   /sum, /size       "size=N file=0|1 sum=S f=F files=K": the body's size, 1 when it is in a
+ *                     file (a request in pieces), its checksum (/sum only: s = s * 31 + byte),
+ *                     the form field f, the number of uploads
+ *   /echofile         the body echoed; a body in a file (in pieces) with sendfile
  *   /chunked          written as three chunks
  *   /gzip             1000 x 'a' with gzip level 6
  *   /defer            ended 50 ms later by a timer (ordering of pipelined responses)

@@ -41,6 +41,20 @@
  * read), a malformed request 400, an unsupported Transfer-Encoding 501, another HTTP version
  * (HTTP/2's preface included) 505, an expectation other than 100-continue 417.
  *
+ * Large requests: a request longer than the port option "http_piece_size" (head and body as
+ * sent; sw_http_server_enable_port sets SW_HTTP_SERVER_PIECE_SIZE when the port has none)
+ * travels to the worker in pieces of that size (swoole/protocol.h, "HTTP framing: pieces";
+ * every piece of a request goes to the same worker, whatever the dispatch mode), and no
+ * process holds it whole: the worker decodes the body as it arrives, multipart files go
+ * straight to their temporary files and any other body to a temporary file under
+ * upload_tmp_dir (sw_http_request_body_file; sw_http_request_body maps it; an urlencoded body
+ * is parsed into form fields only up to 8 MiB). With
+ * package_max_length raised to 1 GiB, a 1 GB upload costs one piece of memory per process.
+ * on_request still runs once, with the whole request. Setting http_piece_size to
+ * package_max_length keeps every request whole. A worker that dies in the middle of such a
+ * request loses it: the rest is answered 500 by the worker that replaces it, and the
+ * connection closes.
+ *
  * Threads: every function here runs on the worker's loop thread (where on_request runs); each
  * worker (process or thread) keeps its own connections and responses.
  * Strings handed out are not NUL-terminated unless said otherwise.
@@ -58,6 +72,10 @@
 SW_EXTERN_C_BEGIN
 
 typedef struct sw_http_server_s sw_http_server_t;
+
+/** The http_piece_size an HTTP port gets by default: 2 MiB (the default package_max_length,
+ * so that with default limits every request arrives whole). */
+#define SW_HTTP_SERVER_PIECE_SIZE ((size_t)2 << 20)
 typedef struct sw_http_request_s sw_http_request_t;
 typedef struct sw_http_response_s sw_http_response_t;
 
@@ -158,8 +176,16 @@ SW_API const char *sw_http_request_cookie(const sw_http_request_t *req, const ch
                                           size_t *len);
 
 /** The raw body (dechunked); NULL with *len 0 when there is none. For multipart bodies this
- * is the body as received. */
+ * is the body as received. A request that arrived in pieces (see "Large requests") has its
+ * body in a file: this maps it read-only (valid while on_request runs); a multipart body in
+ * pieces is not kept (its fields and files are), and this returns NULL. */
 SW_API const char *sw_http_request_body(const sw_http_request_t *req, size_t *len);
+
+/** The path (NUL-terminated) of the temporary file that holds the body of a request that
+ * arrived in pieces, with its size in *size (may be NULL); NULL (and 0) when the body is in
+ * memory, was multipart or empty. The file is removed after on_request returns: rename or
+ * link it to keep it, or hand it to sw_http_response_sendfile, which takes it. */
+SW_API const char *sw_http_request_body_file(const sw_http_request_t *req, uint64_t *size);
 
 /** An uploaded file. The temporary file is removed after on_request returns (rename or
  * link it to keep it). Strings are NUL-terminated. */
@@ -195,14 +221,17 @@ SW_API int sw_http_response_header(sw_http_response_t *resp, const char *name, c
 SW_API int sw_http_response_cookie(sw_http_response_t *resp, const sw_http_cookie_t *c);
 
 /** Compresses the body of this response with gzip at `level` (1..9; 0 turns it off), when
- * the client accepts gzip. Only bodies given to end() are compressed. Returns 0, SW_EINVAL or
- * SW_ENOTSUP (no zlib in this build). */
+ * the client accepts gzip: a body given whole to end() (from http_compression_min_length
+ * bytes), or a streamed one (call it before the first write(); each write() is flushed so
+ * that the client can decode it at once; see docs/api/http_server.md). Returns 0, SW_EINVAL
+ * or SW_ENOTSUP (no zlib in this build). */
 SW_API int sw_http_response_gzip(sw_http_response_t *resp, int level);
 
 /** Sends the head (once) with Transfer-Encoding: chunked (HTTP/1.1; an HTTP/1.0 client gets a
  * body delimited by closing the connection) and `len` bytes as one chunk (len 0 sends
- * nothing). Returns 0, SW_EINVAL, SW_ESESSION (connection gone), SW_ESERVER_STATE (ended) or
- * the errors of sw_server_send. */
+ * nothing), gzip-compressed when the response is (see sw_http_response_gzip). Returns 0,
+ * SW_EINVAL, SW_ESESSION (connection gone), SW_ESERVER_STATE (ended), SW_ENOMEM or the errors
+ * of sw_server_send (after a failed compressed write, later calls return the same code). */
 SW_API int sw_http_response_write(sw_http_response_t *resp, const void *data, size_t len);
 
 /** Ends the response with `len` more bytes of body (after write(): a last chunk). The
@@ -214,7 +243,10 @@ SW_API int sw_http_response_end(sw_http_response_t *resp, const void *data, size
  * as its body, sent with sendfile(2). Before anything was written. Frees `resp` as end() does
  * (also on error). Returns 0, SW_EINVAL (offset/length past the end), SW_ESERVER_STATE,
  * SW_ESESSION, the negated errno of open/fstat (SW_ENOENT, SW_EISDIR...) or the errors of
- * sw_server_sendfile. */
+ * sw_server_sendfile. A temporary file of the request being answered (an upload's tmp_name,
+ * sw_http_request_body_file) is taken by the send: removed once opened for sending (maybe
+ * after on_request returned, by another thread or process), instead of when on_request
+ * returns. */
 SW_API int sw_http_response_sendfile(sw_http_response_t *resp, const char *path, uint64_t offset,
                                      uint64_t length);
 

@@ -545,6 +545,16 @@ SW_API int sw_server_resume(sw_server_t *srv, uint64_t session);
  * thread or process (it may close at once). */
 SW_API int sw_server_exists(const sw_server_t *srv, uint64_t session);
 
+/** sw_server_message_piece bits: the message is a piece of an HTTP request delivered in pieces
+ * (port option http_piece_size, swoole/protocol.h) and more pieces of it follow (MORE), and it
+ * is not the request's first piece (CONT). */
+#define SW_SERVER_PIECE_MORE 0x1u
+#define SW_SERVER_PIECE_CONT 0x2u
+/** In on_receive, on its thread: the SW_SERVER_PIECE_* bits of the message being delivered,
+ * 0 for a whole message (every message of a port without http_piece_size). Every piece of a
+ * request goes to the worker that got its first piece, in every dispatch mode. */
+SW_API unsigned sw_server_message_piece(const sw_server_t *srv);
+
 /**
  * Binds `session` to a user id (Swoole's bind: the key of dispatch_mode 5 in PROCESS mode; in
  * BASE mode only recorded and reported by sw_server_connection_info). A session can be bound

@@ -23,6 +23,9 @@
 #define SW__HTTPD_FIELDS     128 /* header + trailer field lines per request */
 #define SW__HTTPD_MAX_ARGS   1024
 #define SW__HTTPD_MAX_COOKIE 128
+/* Largest urlencoded body of a request in pieces that is parsed into form fields (a larger
+ * one is kept as its file only). */
+#define SW__HTTPD_FORM_MAX ((uint64_t)8 << 20)
 /* Responses a connection may have unfinished before the server stops reading from it (a
  * client pipelining behind a slow response cannot make the worker hold unbounded output). */
 #define SW__HTTPD_MAX_LIVE 32
@@ -109,6 +112,7 @@ struct sw__hconn_s {
     int remote_port;
     sw_port_t *port;  /* from sw__httpd_identify (NULL when unknown) */
     sw__wsconn_t *ws; /* a WebSocket connection (websocket.c) */
+    sw_http_request_t *partial; /* a request arriving in pieces (stream.c), or NULL */
 };
 
 struct sw_http_response_s {
@@ -125,9 +129,11 @@ struct sw_http_response_s {
     sw_buffer_t held; /* output held back behind an earlier response */
     char *file;       /* a held sendfile, sent after `held` */
     uint64_t file_off, file_len;
+    bool file_given; /* `file` is a request's temporary file, removed when sent or dropped */
     bool head_sent, chunked, until_close, ended, keep_alive, no_body, http10, accept_gzip;
     bool has_server;
     int gzip_level;
+    struct sw__gz_s *gz; /* response.c: the deflate stream of a streamed gzip body, or NULL */
 };
 
 /* One form field or query argument: offsets into a buffer. */
@@ -139,6 +145,7 @@ typedef struct {
     char *field, *name, *type, *tmp_name;
     uint64_t size;
     int fd;
+    bool given; /* handed to a sendfile (sw__httpd_request_give_file): not removed here */
 } sw__hupload_t;
 
 /* Inline room for the decoded path: longer paths are allocated. */
@@ -171,12 +178,41 @@ struct sw_http_request_s {
     int nfiles, files_cap;
     int error_status;         /* set while parsing multipart: the answer to give */
     sw_http_response_t *resp; /* its response until that ends or dispatch returns */
+    /* A request delivered in pieces (stream.c): `buf` holds its head only; the body went to
+     * `mp` (multipart, while it arrives) or to the file `body_path` (written through
+     * body_fd, then mapped at body_map). */
+    bool streamed;
+    struct sw__hmp_s *mp;
+    char *body_path;
+    int body_fd; /* > 0 while open (the struct is zeroed: 0 means none) */
+    void *body_map;
+    uint64_t body_size;
+    bool body_given; /* body_path handed to a sendfile: not removed here */
+    sw_buffer_t carry; /* body bytes the parser has not used yet (a line cut by a piece) */
     /* ---- not zeroed per request (see above) ---- */
     sw_http_header_t fields[SW__HTTPD_FIELDS];
     sw_http_kv_t cookies[SW__HTTPD_MAX_COOKIE];
     const char *cookie_base[SW__HTTPD_MAX_COOKIE];
     char path_inline[SW__HTTPD_PATH_INLINE];
 };
+
+/* Multipart form-data parsing into a request (request.c): fields into its form, file parts
+ * into temporary files; used whole (one feed) or as the body arrives in pieces. */
+typedef struct sw__hmp_s {
+    sw_http_multipart_t mp;
+    sw_http_request_t *req;
+    sw__hupload_t *file; /* the file part being written, or NULL for a field */
+    uint64_t max_file;
+    bool field; /* the current part is a form field */
+    bool open;  /* mp initialised */
+} sw__hmp_t;
+/* Each returns 0 or the HTTP status to answer (or SW_ENOMEM). open takes the Content-Type. */
+int sw__httpd_mp_open(sw__hmp_t *m, sw_http_request_t *req, const char *ctype, size_t clen);
+int sw__httpd_mp_feed(sw__hmp_t *m, const char *data, size_t len);
+/* The body ended: a truncated body is 400. Closes `m`. */
+int sw__httpd_mp_finish(sw__hmp_t *m);
+/* Frees the parser and closes the file being written (the request still lists it). */
+void sw__httpd_mp_close(sw__hmp_t *m);
 
 /* server.c */
 sw__hconn_t *sw__httpd_conn(sw__hworker_t *w, uint64_t session, bool create);
@@ -194,6 +230,45 @@ void sw__httpd_identify(const sw_http_server_t *hs, sw__hconn_t *c);
 int sw__httpd_request_parse(sw_http_request_t *req, sw_buffer_t *store, const char *data,
                             size_t len);
 void sw__httpd_request_clear(sw_http_request_t *req);
+/* When `path` is one of the request's temporary files (its body file, an upload) that is
+ * still its own: it is no longer removed with the request (the caller now removes it: a
+ * sendfile with unlink_after). Returns true then. */
+bool sw__httpd_request_give_file(sw_http_request_t *req, const char *path);
+/* Temporary files (uploads, bodies in pieces) under `dir`: opened without a name where the
+ * system allows (O_TMPFILE), so that a worker that dies while writing one leaves nothing
+ * behind, and named "<dir>/swoole.<kind>.XXXXXX" by sw__httpd_tmp_name once complete; else
+ * named at once (mkostemp). `name` (cap bytes) receives the name ("" while there is none).
+ * tmp_open returns the fd (O_CLOEXEC, read-write) or a negative code; tmp_name 0 or a
+ * negative code. */
+int sw__httpd_tmp_open(const char *dir, const char *kind, char *name, size_t cap);
+int sw__httpd_tmp_name(int fd, const char *dir, const char *kind, char *name, size_t cap);
+/* The answer to a parser error code. */
+int sw__httpd_status_of(int err);
+/* The checks and decoding that follow a parsed head (417, 405, the target, cookies).
+ * Returns 0 or the HTTP status. */
+int sw__httpd_request_head(sw_http_request_t *req);
+/* What the Content-Type says the body is. */
+#define SW__HBODY_RAW        0
+#define SW__HBODY_URLENCODED 1
+#define SW__HBODY_MULTIPART  2
+int sw__httpd_body_kind(const sw_http_request_t *req);
+/* Opens `m` on the request's multipart boundary. Returns 0 or the HTTP status. */
+int sw__httpd_request_multipart_open(sw_http_request_t *req, sw__hmp_t *m);
+/* Form fields from an urlencoded body (a body that is not a valid form is kept raw, without
+ * fields). Returns 0 or SW_ENOMEM. */
+int sw__httpd_request_urlencoded(sw_http_request_t *req, const char *body, size_t blen);
+
+/* stream.c: a request delivered in pieces (http_piece_size, server/framing.h SW__MSG_*).
+ * begin takes the first piece (the head and the start of the body), feed every later one
+ * (`last`: the request's last piece). When the request is complete it is dispatched like a
+ * whole one (`run`); on an error the answer is given and the connection closes. */
+void sw__httpd_stream_begin(sw_http_server_t *hs, sw__hconn_t *c, const char *data, size_t len);
+void sw__httpd_stream_feed(sw_http_server_t *hs, sw__hconn_t *c, const char *data, size_t len,
+                           bool last);
+/* The connection is gone: frees its unfinished request and its files. */
+void sw__httpd_stream_drop(sw__hconn_t *c);
+/* server.c: runs a complete request (static files, on_request) and frees it. */
+void sw__httpd_run(sw_http_server_t *hs, sw__hconn_t *c, sw_http_request_t *req);
 
 /* response.c */
 sw_http_response_t *sw__httpd_response_new(sw_http_server_t *hs, sw__hconn_t *c,

@@ -13,10 +13,13 @@
  * sw__httpd_request_clear removes.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
@@ -24,8 +27,7 @@
 #include "httpd/httpd_int.h"
 #include "swoole/error.h"
 
-/* The answer to a parser error. */
-static int status_of(int err)
+int sw__httpd_status_of(int err)
 {
     switch (err) {
     case SW_EHTTP_HEAD_TOO_LARGE:
@@ -116,13 +118,6 @@ out:
 
 /* ---- multipart ---------------------------------------------------------------------------- */
 
-typedef struct {
-    sw_http_request_t *req;
-    sw__hupload_t *file; /* the file part being written, or NULL for a field */
-    uint64_t max_file;
-    bool field; /* the current part is a form field */
-} mp_ctx_t;
-
 static char *dupn(const char *s, size_t n)
 {
     char *d = sw__malloc(n + 1);
@@ -136,7 +131,7 @@ static char *dupn(const char *s, size_t n)
 static int mp_begin(sw_http_multipart_t *mp, const sw_http_part_t *part, void *arg)
 {
     (void)mp;
-    mp_ctx_t *x = arg;
+    sw__hmp_t *x = arg;
     sw_http_request_t *req = x->req;
     x->file = NULL;
     x->field = false;
@@ -171,13 +166,14 @@ static int mp_begin(sw_http_multipart_t *mp, const sw_http_part_t *part, void *a
     if (!u->tmp_name || !u->field || !u->name || !u->type) {
         return SW_ENOMEM;
     }
-    snprintf(u->tmp_name, dl + 32, "%s/swoole.upfile.XXXXXX", req->hs->upload_tmp_dir);
     int f = SW_FAULT("open", SW_EACCES);
-    u->fd = f < 0 ? -1 : mkstemp(u->tmp_name);
+    u->fd = f < 0 ? f : sw__httpd_tmp_open(req->hs->upload_tmp_dir, "upfile", u->tmp_name, dl + 32);
     if (u->fd < 0) {
+        int e = u->fd;
+        u->fd = -1;
         u->tmp_name[0] = '\0';
         req->error_status = 500; /* the server's fault, not the request's */
-        return f < 0 ? f : -errno;
+        return e;
     }
     x->file = u;
     return 0;
@@ -186,7 +182,7 @@ static int mp_begin(sw_http_multipart_t *mp, const sw_http_part_t *part, void *a
 static int mp_data(sw_http_multipart_t *mp, const char *data, size_t len, void *arg)
 {
     (void)mp;
-    mp_ctx_t *x = arg;
+    sw__hmp_t *x = arg;
     sw_http_request_t *req = x->req;
     if (x->file) {
         sw__hupload_t *u = x->file;
@@ -219,48 +215,164 @@ static int mp_data(sw_http_multipart_t *mp, const char *data, size_t len, void *
 static int mp_end(sw_http_multipart_t *mp, void *arg)
 {
     (void)mp;
-    mp_ctx_t *x = arg;
+    sw__hmp_t *x = arg;
+    int rc = 0;
     if (x->file && x->file->fd >= 0) {
+        /* The whole file is there: it gets its name now (sw__httpd_tmp_open). */
+        rc = sw__httpd_tmp_name(x->file->fd, x->req->hs->upload_tmp_dir, "upfile",
+                                x->file->tmp_name, strlen(x->req->hs->upload_tmp_dir) + 32);
         close(x->file->fd);
         x->file->fd = -1;
+        if (rc < 0) {
+            x->req->error_status = 500;
+        }
     }
     x->file = NULL;
     x->field = false;
+    return rc;
+}
+
+/* ---- temporary files ---------------------------------------------------------------------- */
+
+/* Whether O_TMPFILE files can be named later here: linkat through /proc/self/fd (absent in a
+ * chroot without /proc). */
+static bool can_link_later(void)
+{
+    return access("/proc/self/fd", X_OK) == 0;
+}
+
+int sw__httpd_tmp_open(const char *dir, const char *kind, char *name, size_t cap)
+{
+#ifdef O_TMPFILE
+    if (can_link_later()) {
+        int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            name[0] = '\0';
+            return fd;
+        }
+        if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+            return -errno;
+        }
+        /* The file system has no O_TMPFILE: a named file from the start. */
+    }
+#endif
+    if ((size_t)snprintf(name, cap, "%s/swoole.%s.XXXXXX", dir, kind) >= cap) {
+        return SW_ENAMETOOLONG;
+    }
+    int fd = mkostemp(name, O_CLOEXEC);
+    if (fd < 0) {
+        name[0] = '\0';
+        return -errno;
+    }
+    return fd;
+}
+
+int sw__httpd_tmp_name(int fd, const char *dir, const char *kind, char *name, size_t cap)
+{
+    if (name[0]) {
+        return 0; /* named when made (no O_TMPFILE) */
+    }
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    /* A fresh name, as mkstemp makes them: six characters from a mixed counter, tried until
+     * one is free (linkat never replaces a file). */
+    static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    static _Atomic uint64_t seq;
+    for (int tries = 0; tries < 100; tries++) {
+        uint64_t v = (atomic_fetch_add(&seq, 1) + 1) * 0x9e3779b97f4a7c15ull ^
+                     (uint64_t)getpid() << 20 ^ (uint64_t)(uintptr_t)name;
+        char suffix[7];
+        for (int i = 0; i < 6; i++) {
+            suffix[i] = set[v % 62];
+            v /= 62;
+        }
+        suffix[6] = '\0';
+        if ((size_t)snprintf(name, cap, "%s/swoole.%s.%s", dir, kind, suffix) >= cap) {
+            name[0] = '\0';
+            return SW_ENAMETOOLONG;
+        }
+        int f = SW_FAULT("httpd_tmp_link", SW_EACCES);
+        if (f == 0 && linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0) {
+            return 0;
+        }
+        int e = f < 0 ? f : -errno;
+        if (e != SW_EEXIST) {
+            name[0] = '\0';
+            return e;
+        }
+    }
+    name[0] = '\0';
+    return SW_EEXIST;
+}
+
+int sw__httpd_mp_open(sw__hmp_t *m, sw_http_request_t *req, const char *ctype, size_t clen)
+{
+    const char *b;
+    size_t blen;
+    memset(m, 0, sizeof(*m));
+    if (sw_http_multipart_boundary(ctype, clen, &b, &blen) < 0) {
+        return 400;
+    }
+    m->req = req;
+    m->max_file = req->hs->upload_max_filesize ? req->hs->upload_max_filesize : UINT64_MAX;
+    sw_http_multipart_callbacks_t cb = {mp_begin, mp_data, mp_end};
+    int r = sw_http_multipart_init(&m->mp, b, blen, NULL, &cb, m);
+    if (r < 0) {
+        return r == SW_ENOMEM ? SW_ENOMEM : 400;
+    }
+    m->open = true;
     return 0;
+}
+
+/* The answer to a multipart parser result r < 0. */
+static int mp_status(const sw__hmp_t *m, int r)
+{
+    if (m->req->error_status) {
+        return m->req->error_status;
+    }
+    return r == SW_ENOMEM ? SW_ENOMEM : (r == SW_EHTTP_LIMIT ? 413 : 400);
+}
+
+int sw__httpd_mp_feed(sw__hmp_t *m, const char *data, size_t len)
+{
+    int r = sw_http_multipart_execute(&m->mp, data, len);
+    return r < 0 ? mp_status(m, r) : 0;
+}
+
+void sw__httpd_mp_close(sw__hmp_t *m)
+{
+    if (m->open) {
+        sw_http_multipart_close(&m->mp);
+        m->open = false;
+    }
+    if (m->file && m->file->fd >= 0) {
+        close(m->file->fd);
+        m->file->fd = -1;
+    }
+    m->file = NULL;
+}
+
+int sw__httpd_mp_finish(sw__hmp_t *m)
+{
+    int r = sw_http_multipart_finish(&m->mp);
+    int st = r == SW_HTTP_MESSAGE_DONE ? 0 : mp_status(m, r < 0 ? r : SW_EHTTP_MULTIPART);
+    sw__httpd_mp_close(m);
+    return st;
 }
 
 static int parse_multipart(sw_http_request_t *req, const char *ctype, size_t clen, const char *body,
                            size_t len)
 {
-    const char *b;
-    size_t blen;
-    if (sw_http_multipart_boundary(ctype, clen, &b, &blen) < 0) {
-        return 400;
+    sw__hmp_t m;
+    int st = sw__httpd_mp_open(&m, req, ctype, clen);
+    if (st == 0) {
+        st = sw__httpd_mp_feed(&m, body, len);
     }
-    mp_ctx_t x = {.req = req};
-    x.max_file = req->hs->upload_max_filesize ? req->hs->upload_max_filesize : UINT64_MAX;
-    sw_http_multipart_callbacks_t cb = {mp_begin, mp_data, mp_end};
-    sw_http_multipart_t mp;
-    int r = sw_http_multipart_init(&mp, b, blen, NULL, &cb, &x);
-    if (r < 0) {
-        return r == SW_ENOMEM ? SW_ENOMEM : 400;
+    if (st == 0) {
+        return sw__httpd_mp_finish(&m);
     }
-    r = sw_http_multipart_execute(&mp, body, len);
-    if (r >= 0) {
-        r = sw_http_multipart_finish(&mp);
-    }
-    sw_http_multipart_close(&mp);
-    if (x.file && x.file->fd >= 0) {
-        close(x.file->fd);
-        x.file->fd = -1;
-    }
-    if (r == SW_HTTP_MESSAGE_DONE) {
-        return 0;
-    }
-    if (req->error_status) {
-        return req->error_status;
-    }
-    return r == SW_ENOMEM ? SW_ENOMEM : (r == SW_EHTTP_LIMIT ? 413 : 400);
+    sw__httpd_mp_close(&m);
+    return st;
 }
 
 /* ---- parse -------------------------------------------------------------------------------- */
@@ -367,11 +479,35 @@ int sw__httpd_request_parse(sw_http_request_t *req, sw_buffer_t *store, const ch
         }
     }
     if (r < 0) {
-        return status_of(r);
+        return sw__httpd_status_of(r);
     }
     if (req->p.consumed != len) {
         return 400;
     }
+    int rc = sw__httpd_request_head(req);
+    if (rc != 0) {
+        return rc;
+    }
+    if (req->p.body_len == 0 || !req->hs->parse_post) {
+        return 0;
+    }
+    const char *body = req->buf + req->p.head_len;
+    size_t blen = (size_t)req->p.body_len;
+    switch (sw__httpd_body_kind(req)) {
+    case SW__HBODY_URLENCODED:
+        return sw__httpd_request_urlencoded(req, body, blen);
+    case SW__HBODY_MULTIPART: {
+        size_t clen = 0;
+        const char *ct = header(req, "content-type", &clen, 0, req->p.num_headers);
+        return parse_multipart(req, ct, clen, body, blen);
+    }
+    default:
+        return 0;
+    }
+}
+
+int sw__httpd_request_head(sw_http_request_t *req)
+{
     if (req->p.flags & SW_HTTP_F_EXPECT_OTHER) {
         return 417;
     }
@@ -385,32 +521,44 @@ int sw__httpd_request_parse(sw_http_request_t *req, sw_buffer_t *store, const ch
     if (req->hs->parse_cookie) {
         parse_cookies(req);
     }
-    if (req->p.body_len == 0 || !req->hs->parse_post) {
-        return 0;
-    }
+    return 0;
+}
+
+int sw__httpd_body_kind(const sw_http_request_t *req)
+{
     size_t clen;
     const char *ct = header(req, "content-type", &clen, 0, req->p.num_headers);
-    const char *body = req->buf + req->p.head_len;
-    size_t blen = (size_t)req->p.body_len;
     if (!ct) {
-        return 0;
+        return SW__HBODY_RAW;
     }
     if (clen >= 33 && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
-        /* A body labelled urlencoded that is not a valid form (binary data: curl's
-         * --data-binary sends that label by default) is not an error: the request is
-         * handed over with its raw body and without form fields, as Swoole and PHP do. */
-        rc = parse_urlencoded(req, body, blen);
-        if (rc < 0 && rc != SW_ENOMEM) {
-            req->npost = 0;
-            sw_buffer_clear(&req->form);
-            rc = 0;
-        }
-        return rc;
+        return SW__HBODY_URLENCODED;
     }
     if (clen >= 19 && strncasecmp(ct, "multipart/form-data", 19) == 0) {
-        return parse_multipart(req, ct, clen, body, blen);
+        return SW__HBODY_MULTIPART;
     }
-    return 0;
+    return SW__HBODY_RAW;
+}
+
+int sw__httpd_request_multipart_open(sw_http_request_t *req, sw__hmp_t *m)
+{
+    size_t clen = 0;
+    const char *ct = header(req, "content-type", &clen, 0, req->p.num_headers);
+    return ct ? sw__httpd_mp_open(m, req, ct, clen) : 400;
+}
+
+int sw__httpd_request_urlencoded(sw_http_request_t *req, const char *body, size_t blen)
+{
+    /* A body labelled urlencoded that is not a valid form (binary data: curl's
+     * --data-binary sends that label by default) is not an error: the request is handed
+     * over with its raw body and without form fields, as Swoole and PHP do. */
+    int rc = parse_urlencoded(req, body, blen);
+    if (rc < 0 && rc != SW_ENOMEM) {
+        req->npost = 0;
+        sw_buffer_clear(&req->form);
+        rc = 0;
+    }
+    return rc;
 }
 
 void sw__httpd_request_clear(sw_http_request_t *req)
@@ -418,12 +566,29 @@ void sw__httpd_request_clear(sw_http_request_t *req)
     if (req->resp) {
         sw__httpd_response_detach(req->resp); /* the response outlives on_request */
     }
+    if (req->mp) {
+        sw__httpd_mp_close(req->mp);
+        sw__free(req->mp);
+    }
+    sw_buffer_close(&req->carry);
+    if (req->body_map) {
+        (void)munmap(req->body_map, (size_t)req->body_size);
+    }
+    if (req->body_fd > 0) {
+        close(req->body_fd);
+    }
+    if (req->body_path) {
+        if (!req->body_given && req->body_path[0]) {
+            (void)unlink(req->body_path);
+        }
+        sw__free(req->body_path);
+    }
     for (int i = 0; i < req->nfiles; i++) {
         sw__hupload_t *u = &req->files[i];
         if (u->fd >= 0) {
             close(u->fd);
         }
-        if (u->tmp_name && u->tmp_name[0]) {
+        if (u->tmp_name && u->tmp_name[0] && !u->given) {
             (void)unlink(u->tmp_name);
         }
         sw__free(u->tmp_name);
@@ -442,6 +607,24 @@ void sw__httpd_request_clear(sw_http_request_t *req)
     if (req->buf_owned) {
         sw__free(req->buf);
     }
+}
+
+bool sw__httpd_request_give_file(sw_http_request_t *req, const char *path)
+{
+    if (req->body_path && req->body_path[0] && !req->body_given &&
+        strcmp(path, req->body_path) == 0) {
+        req->body_given = true;
+        return true;
+    }
+    for (int i = 0; i < req->nfiles; i++) {
+        sw__hupload_t *u = &req->files[i];
+        if (u->tmp_name && u->tmp_name[0] && !u->given && u->fd < 0 &&
+            strcmp(path, u->tmp_name) == 0) {
+            u->given = true;
+            return true;
+        }
+    }
+    return false;
 }
 
 /* ---- accessors ---------------------------------------------------------------------------- */
@@ -611,11 +794,24 @@ const char *sw_http_request_cookie(const sw_http_request_t *req, const char *nam
 
 const char *sw_http_request_body(const sw_http_request_t *req, size_t *len)
 {
+    if (req && req->streamed) {
+        /* In pieces: the body file mapped (empty or multipart: none). */
+        OUT_LEN(req->body_map ? (size_t)req->body_size : 0);
+        return req->body_map;
+    }
     OUT_LEN(req ? (size_t)req->p.body_len : 0);
     if (!req || req->p.body_len == 0) {
         return NULL;
     }
     return req->buf + req->p.head_len;
+}
+
+const char *sw_http_request_body_file(const sw_http_request_t *req, uint64_t *size)
+{
+    if (size) {
+        *size = req && req->body_path ? req->body_size : 0;
+    }
+    return req ? req->body_path : NULL;
 }
 
 size_t sw_http_request_file_count(const sw_http_request_t *req)

@@ -2,6 +2,17 @@
  * Responses: the head, bodies (whole, chunked, until close, from a file), gzip, and the order
  * of responses on one connection.
  *
+ * gzip. A body given whole to end() is compressed in one deflate call (with Content-Length,
+ * when it is at least http_compression_min_length bytes). A streamed body (write() then end())
+ * gets one deflate stream per response, made at the first write(): each write() compresses its
+ * bytes and flushes with Z_SYNC_FLUSH, so everything written so far reaches the client and
+ * decodes (a few bytes more per write; what a browser waits for is never held inside zlib),
+ * and end() finishes the stream (Z_FINISH: the rest and the gzip trailer). The stream state
+ * (about 256 KiB at windowBits 15, memLevel 8) is freed when the response ends, when its
+ * connection goes (orphaned response) and when a write fails. A failed compressed write leaves
+ * a stream the client cannot continue: the response is then cut short (no last chunk) and the
+ * connection closed after it.
+ *
  * Order. Each request gets a sequence number; conn->live lists the connection's responses
  * that are not finished, in that order. Only the first may write to the connection; what the
  * others produce (bytes, and a file to send) is held in the response until every earlier one
@@ -21,27 +32,131 @@
 
 #include "core/alloc.h"
 #include "httpd/httpd_int.h"
+#include "server/framing.h"
 #include "swoole/error.h"
 
-static bool has_token(const char *v, size_t n, const char *tok)
+#ifdef SW_HAVE_ZLIB
+/* The deflate stream of a streamed gzip body (see the top of the file). */
+struct sw__gz_s {
+    z_stream zs;
+    int err; /* 0 while the stream is usable; else the code of the write that broke it (the
+                stream was ended then) */
+};
+
+/* zlib allocates through the library's allocator, so the "alloc" fault point covers it.
+ * Unzeroed, as zlib's own default allocator does it: the deflate state is about 256 KiB, and
+ * zlib initialises what it reads. */
+static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
 {
-    size_t tl = strlen(tok);
-    for (size_t i = 0; i + tl <= n; i++) {
-        if (strncasecmp(v + i, tok, tl) == 0) {
-            return true;
+    (void)opaque;
+    if (size != 0 && items > SIZE_MAX / size) {
+        return Z_NULL;
+    }
+    return sw__malloc((size_t)items * size);
+}
+
+static void z_free(voidpf opaque, voidpf p)
+{
+    (void)opaque;
+    sw__free(p);
+}
+
+/* A gzip deflate stream at `level`: 0, or SW_ENOMEM. */
+static int z_init(z_stream *zs, int level)
+{
+    memset(zs, 0, sizeof(*zs));
+    zs->zalloc = z_alloc;
+    zs->zfree = z_free;
+    /* windowBits 15 + 16 selects the gzip wrapper (zlib manual, deflateInit2). */
+    return deflateInit2(zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK ? 0
+                                                                                       : SW_ENOMEM;
+}
+#endif
+
+/* Frees the response's deflate stream, if any. */
+static void gz_free(sw_http_response_t *r)
+{
+#ifdef SW_HAVE_ZLIB
+    if (r->gz) {
+        if (!r->gz->err) {
+            (void)deflateEnd(&r->gz->zs);
         }
+        sw__free(r->gz);
+        r->gz = NULL;
+    }
+#else
+    (void)r;
+#endif
+}
+
+/* Whether the weight ";q=..." starting at `p` (after the coding) is zero. Parameters other
+ * than q are skipped. */
+static bool weight_is_zero(const char *p, const char *end)
+{
+    while (p < end && *p != ',') {
+        if (*p == ';') {
+            p++;
+            while (p < end && (*p == ' ' || *p == '\t')) {
+                p++;
+            }
+            if (end - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+                /* qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ): zero when
+                 * it starts with 0 and every decimal is 0 (RFC 9110 §12.4.2). */
+                p += 2;
+                if (p >= end || *p != '0') {
+                    return false;
+                }
+                for (p++; p < end && (*p == '.' || *p == '0'); p++) {
+                }
+                return p >= end || !(*p >= '1' && *p <= '9');
+            }
+            continue;
+        }
+        p++;
     }
     return false;
 }
 
-/* Whether the request's Accept-Encoding names gzip. Looked up only when a body could be
- * compressed: in end() while on_request runs, or by dispatch for a response that outlives it
- * (sw__httpd_response_detach). */
+/* Whether the request's Accept-Encoding accepts gzip (RFC 9110 §12.5.3): "gzip" or its alias
+ * "x-gzip" with a weight above zero, or else "*" with a weight above zero. Looked up only when
+ * a body could be compressed: in end() or the first write() while on_request runs, or by
+ * dispatch for a response that outlives it (sw__httpd_response_detach). */
 bool sw__httpd_accepts_gzip(const sw_http_request_t *req)
 {
     size_t n;
     const char *ae = sw_http_request_header(req, "accept-encoding", &n);
-    return ae && has_token(ae, n, "gzip");
+    if (!ae) {
+        return false;
+    }
+    const char *p = ae, *end = ae + n;
+    int gzip = -1, star = -1; /* -1 not named, 0 refused (q=0), 1 accepted */
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) {
+            p++;
+        }
+        const char *tok = p;
+        while (p < end && *p != ',' && *p != ';' && *p != ' ' && *p != '\t') {
+            p++;
+        }
+        size_t tl = (size_t)(p - tok);
+        if (tl == 0) {
+            if (p < end) {
+                p++; /* a stray ';' */
+            }
+            continue;
+        }
+        int ok = weight_is_zero(p, end) ? 0 : 1;
+        if ((tl == 4 && strncasecmp(tok, "gzip", 4) == 0) ||
+            (tl == 6 && strncasecmp(tok, "x-gzip", 6) == 0)) {
+            gzip = gzip == 1 ? 1 : ok;
+        } else if (tl == 1 && tok[0] == '*') {
+            star = star == 1 ? 1 : ok;
+        }
+        while (p < end && *p != ',') {
+            p++;
+        }
+    }
+    return gzip >= 0 ? gzip == 1 : star == 1;
 }
 
 void sw__httpd_response_detach(sw_http_response_t *r)
@@ -110,6 +225,11 @@ static void resp_free(sw_http_response_t *r)
     if (r->req) {
         r->req->resp = NULL; /* ended while on_request runs: nothing left to look up */
     }
+    gz_free(r);
+    if (r->file && r->file_given) {
+        (void)unlink(r->file); /* a request's temporary file that was never sent */
+    }
+    r->file_given = false;
     sw__free(r->file);
     r->file = NULL;
     sw__free(r->reason);
@@ -151,6 +271,7 @@ void sw__httpd_conn_gone(sw__hworker_t *w, sw__hconn_t *c)
         if (r->ended) {
             resp_free(r);
         } else {
+            gz_free(r); /* nothing more can be sent: the stream state goes now */
             r->conn = NULL;
             r->next = w->orphans;
             w->orphans = r;
@@ -177,7 +298,9 @@ static void promote(sw_http_server_t *hs, sw__hconn_t *c)
             sw_buffer_clear(&r->held);
         }
         if (r->file) {
-            (void)sw_server_sendfile(hs->srv, r->session, r->file, r->file_off, r->file_len);
+            (void)sw__server_sendfile(hs->srv, r->session, r->file, r->file_off, r->file_len,
+                                      r->file_given);
+            r->file_given = false;
             sw__free(r->file);
             r->file = NULL;
         }
@@ -522,6 +645,168 @@ int sw_http_response_writable(const sw_http_response_t *resp)
     return resp && resp->conn && !resp->ended && sw_server_exists(resp->hs->srv, resp->session);
 }
 
+/* Header lines of a gzip-encoded response. */
+#define GZ_LINES "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n"
+
+/* Whether the body of `r` is to be gzip-encoded: compression on for it, a status with a body,
+ * and a client that accepts gzip. (A HEAD response gets the same answer as GET.) */
+static bool gz_wanted(const sw_http_response_t *r)
+{
+#ifdef SW_HAVE_ZLIB
+    return r->gzip_level > 0 && body_allowed(r->status) &&
+           (r->req ? sw__httpd_accepts_gzip(r->req) : r->accept_gzip);
+#else
+    (void)r;
+    return false;
+#endif
+}
+
+#ifdef SW_HAVE_ZLIB
+/* Input goes to deflate in slices of at most this many bytes (avail_in is a uInt, and output
+ * room is reserved per slice). */
+#define GZ_SLICE ((size_t)256 * 1024)
+/* Room for a chunk-size line: 16 hex digits and CRLF. */
+#define CHUNK_LINE_MAX 18
+
+/* Makes the response's deflate stream. 0, or SW_ENOMEM (then the body goes uncompressed). */
+static int gz_start(sw_http_response_t *r)
+{
+    struct sw__gz_s *g = sw__calloc(1, sizeof(*g));
+    if (!g) {
+        return SW_ENOMEM;
+    }
+    if (z_init(&g->zs, r->gzip_level) < 0) {
+        sw__free(g);
+        return SW_ENOMEM;
+    }
+    r->gz = g;
+    return 0;
+}
+
+/* Compresses `len` bytes onto `b`, ending with `flush` (Z_SYNC_FLUSH: everything so far is
+ * output; Z_FINISH: the stream is complete). 0, SW_ENOMEM or SW_EIO (zlib refused: a bug). */
+static int gz_deflate(z_stream *zs, sw_buffer_t *b, const void *data, size_t len, int flush)
+{
+    const unsigned char *in = data;
+    size_t left = len;
+    for (;;) {
+        size_t step = left < GZ_SLICE ? left : GZ_SLICE;
+        bool last = step == left;
+        int f = last ? flush : Z_NO_FLUSH;
+        zs->next_in = (Bytef *)(uintptr_t)in;
+        zs->avail_in = (uInt)step;
+        for (;;) {
+            /* Enough for incompressible input in stored blocks (5 bytes per block of at most
+             * 64 KiB) plus a flush marker or the trailer; when not (output held from earlier
+             * input), the loop goes round with more room. */
+            size_t room = (size_t)zs->avail_in + zs->avail_in / 1024 + 64;
+            char *p;
+            if (sw_buffer_reserve(b, room, &p) < 0) {
+                return SW_ENOMEM;
+            }
+            zs->next_out = (Bytef *)p;
+            zs->avail_out = (uInt)room;
+            int z = deflate(zs, f);
+            (void)sw_buffer_commit(b, room - zs->avail_out);
+            if (z == Z_STREAM_ERROR) {
+                return SW_EIO;
+            }
+            if (f == Z_FINISH) {
+                if (z == Z_STREAM_END) {
+                    break;
+                }
+                if (zs->avail_out != 0) {
+                    return SW_EIO; /* no progress with room to spare: cannot happen */
+                }
+                continue;
+            }
+            if (zs->avail_in == 0 && zs->avail_out != 0) {
+                break; /* all input taken, and the flush (if any) fitted */
+            }
+        }
+        in += step;
+        left -= step;
+        if (last) {
+            return 0;
+        }
+    }
+}
+
+/* Appends the compressed `len` bytes to `b` framed for the response: one chunk (none when
+ * deflate produced nothing), and after Z_FINISH the last chunk; raw bytes for a body ended by
+ * closing the connection. */
+static int gz_put(sw_http_response_t *r, sw_buffer_t *b, const void *data, size_t len, int flush)
+{
+    size_t at = b->length;
+    size_t gap = r->chunked ? CHUNK_LINE_MAX : 0;
+    char *p;
+    if (gap && (sw_buffer_reserve(b, gap, &p) < 0 || sw_buffer_commit(b, gap) < 0)) {
+        return SW_ENOMEM;
+    }
+    int rc = gz_deflate(&r->gz->zs, b, data, len, flush);
+    if (rc < 0 || !gap) {
+        return rc;
+    }
+    /* The size is known now: the line goes where the gap was (the data moves down). */
+    size_t n = b->length - at - gap;
+    char line[CHUNK_LINE_MAX + 1];
+    int k = n ? snprintf(line, sizeof(line), "%zx\r\n", n) : 0;
+    (void)sw_buffer_substr(b, at, gap - (size_t)k, NULL, true);
+    if (n) {
+        (void)sw_buffer_write(b, at, line, (size_t)k);
+        if (sw_buffer_append(b, "\r\n", 2) < 0) {
+            return SW_ENOMEM;
+        }
+    }
+    if (flush == Z_FINISH && sw_buffer_append(b, "0\r\n\r\n", 5) < 0) {
+        return SW_ENOMEM;
+    }
+    return 0;
+}
+
+/* The stream is broken (its output lost): free it, remember why, and have the connection
+ * closed after this response, whose body the client cannot finish decoding. */
+static void gz_break(sw_http_response_t *r, int rc)
+{
+    (void)deflateEnd(&r->gz->zs);
+    r->gz->err = rc;
+    r->keep_alive = false;
+    if (r->conn) {
+        r->conn->dead = true;
+    }
+}
+
+/* A write() (or with `last`, the end()) of a gzip-encoded streamed body: the head first when
+ * `with_head`, then the compressed bytes, in one emit. */
+static int gz_send(sw_http_response_t *r, bool with_head, const void *data, size_t len, bool last)
+{
+    if (r->gz->err) {
+        return r->gz->err;
+    }
+    if (!with_head && !last && len == 0) {
+        return 0;
+    }
+    sw_buffer_t local;
+    sw_buffer_t *b = scratch_get(r->w, &local);
+    int rc = 0;
+    if (with_head) {
+        rc = build_head(r, -1, GZ_LINES, b);
+        r->head_sent = true;
+    }
+    if (rc == 0 && (len > 0 || last)) {
+        rc = gz_put(r, b, data, len, last ? Z_FINISH : Z_SYNC_FLUSH);
+    }
+    if (rc == 0) {
+        rc = emit(r, b->str, b->length);
+    }
+    scratch_put(r->w, b);
+    if (rc < 0) {
+        gz_break(r, rc);
+    }
+    return rc;
+}
+#endif
+
 int sw_http_response_write(sw_http_response_t *resp, const void *data, size_t len)
 {
     if (!resp || (!data && len)) {
@@ -542,10 +827,26 @@ int sw_http_response_write(sw_http_response_t *resp, const void *data, size_t le
         } else {
             resp->chunked = true;
         }
-        if ((rc = send_head(resp, -1, NULL)) < 0) {
+        const char *extra = NULL;
+        if (gz_wanted(resp)) {
+            if (resp->no_body) {
+                extra = GZ_LINES; /* HEAD: the head GET gets, no stream */
+            }
+#ifdef SW_HAVE_ZLIB
+            else if (gz_start(resp) == 0) {
+                return gz_send(resp, true, data, len, false);
+            }
+#endif
+        }
+        if ((rc = send_head(resp, -1, extra)) < 0) {
             return rc;
         }
     }
+#ifdef SW_HAVE_ZLIB
+    if (resp->gz) {
+        return gz_send(resp, false, data, len, false);
+    }
+#endif
     if (len == 0 || resp->no_body || !body_allowed(resp->status)) {
         return 0;
     }
@@ -565,9 +866,7 @@ int sw_http_response_write(sw_http_response_t *resp, const void *data, size_t le
 static int gzip_body(const void *data, size_t len, int level, char **out, size_t *out_len)
 {
     z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    /* windowBits 15 + 16 selects the gzip wrapper (zlib manual, deflateInit2). */
-    if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (z_init(&zs, level) < 0) {
         return SW_ENOMEM;
     }
     size_t cap = deflateBound(&zs, (uLong)len);
@@ -605,6 +904,13 @@ int sw_http_response_end(sw_http_response_t *resp, const void *data, size_t len)
         return SW_ESESSION;
     }
     int rc = 0;
+#ifdef SW_HAVE_ZLIB
+    if (resp->gz) {
+        rc = gz_send(resp, false, data, len, true);
+        finish(resp);
+        return rc;
+    }
+#endif
     if (resp->head_sent) {
         rc = sw_http_response_write(resp, data, len);
         if (rc == 0 && resp->chunked && !resp->no_body && body_allowed(resp->status)) {
@@ -618,13 +924,12 @@ int sw_http_response_end(sw_http_response_t *resp, const void *data, size_t len)
     const char *extra = NULL;
 #ifdef SW_HAVE_ZLIB
     size_t zlen = 0;
-    if (allowed && resp->gzip_level > 0 && len >= resp->hs->compression_min_length && len > 0 &&
-        (resp->req ? sw__httpd_accepts_gzip(resp->req) : resp->accept_gzip)) {
+    if (len > 0 && len >= resp->hs->compression_min_length && gz_wanted(resp)) {
         rc = gzip_body(data, len, resp->gzip_level, &z, &zlen);
         if (rc == 0) {
             data = z;
             len = zlen;
-            extra = "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n";
+            extra = GZ_LINES;
         }
     }
 #endif
@@ -695,13 +1000,21 @@ int sw_http_response_sendfile(sw_http_response_t *resp, const char *path, uint64
     }
     rc = send_head(resp, (long long)length, NULL);
     if (rc == 0 && length > 0 && !resp->no_body && body_allowed(resp->status)) {
+        /* A temporary file of the request (an upload, a body in pieces) is given to the send:
+         * removed once opened by whoever sends it, not when on_request returns (the send may
+         * open it later, in another process). */
+        bool give = resp->req && sw__httpd_request_give_file(resp->req, path);
         if (resp->conn->live == resp) {
-            rc = sw_server_sendfile(resp->hs->srv, resp->session, path, offset, length);
+            rc = sw__server_sendfile(resp->hs->srv, resp->session, path, offset, length, give);
         } else if (!(resp->file = sw__strdup(path))) {
             rc = SW_ENOMEM;
+            if (give) {
+                (void)unlink(path);
+            }
         } else {
             resp->file_off = offset;
             resp->file_len = length;
+            resp->file_given = give;
         }
     }
 done:

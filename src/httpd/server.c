@@ -102,6 +102,7 @@ static void worker_free(sw__hworker_t *w)
             sw__hconn_t *c = w->table[i];
             w->table[i] = c->next;
             sw__wsd_conn_gone(w->hs, c, false);
+            sw__httpd_stream_drop(c);
             sw__httpd_conn_gone(w, c);
             sw__free(c);
         }
@@ -167,6 +168,16 @@ int sw_http_server_enable_port(sw_http_server_t *hs, sw_port_t *port)
     int r = sw_port_set_option(port, "open_http_protocol", "1");
     if (r < 0) {
         return r;
+    }
+    /* Requests longer than this reach the worker in pieces (stream.c), unless the port
+     * already says otherwise. */
+    sw_port_options_t po;
+    if (sw_port_get_options(port, &po) == 0 && po.protocol.http_piece_size == 0) {
+        char v[32];
+        snprintf(v, sizeof(v), "%zu", (size_t)SW_HTTP_SERVER_PIECE_SIZE);
+        if ((r = sw_port_set_option(port, "http_piece_size", v)) < 0) {
+            return r;
+        }
     }
     hs->ports[hs->nports++] = port;
     return 0;
@@ -404,6 +415,7 @@ void sw__httpd_conn_free(sw__hworker_t *w, uint64_t session)
             *pp = c->next;
             w->table_len--;
             sw__wsd_conn_gone(w->hs, c, true);
+            sw__httpd_stream_drop(c);
             sw__httpd_conn_gone(w, c);
             sw__free(c);
             return;
@@ -609,6 +621,12 @@ static void dispatch(sw_http_server_t *hs, sw__hconn_t *c, const char *data, siz
         req_put(w, req);
         return;
     }
+    sw__httpd_run(hs, c, req);
+}
+
+void sw__httpd_run(sw_http_server_t *hs, sw__hconn_t *c, sw_http_request_t *req)
+{
+    sw__hworker_t *w = c->w;
     sw_http_response_t *resp = sw__httpd_response_new(hs, c, req);
     if (!resp) {
         sw__httpd_answer_error(hs, c, 503);
@@ -645,6 +663,7 @@ static void dispatch(sw_http_server_t *hs, sw__hconn_t *c, const char *data, siz
 static void on_receive(sw_server_t *srv, uint64_t session, int reactor_id, const char *data,
                        size_t len, void *arg)
 {
+    unsigned piece = sw__server_msg_piece();
     sw_http_server_t *hs = arg;
     sw__hworker_t *w = worker(hs);
     sw__hconn_t *c = w ? sw__httpd_conn(w, session, true) : NULL;
@@ -665,10 +684,25 @@ static void on_receive(sw_server_t *srv, uint64_t session, int reactor_id, const
     if (c->dead) {
         return; /* the bytes after an answered error or a "Connection: close" request */
     }
+    if (piece & SW__MSG_CONT) {
+        c->last_ms = sw__httpd_now_ms(w);
+        if (!c->partial) {
+            /* The start of the request went to a worker that is gone (killed, or restarted
+             * by max_request in another process): it cannot be completed. */
+            sw__httpd_answer_error(hs, c, 500);
+            return;
+        }
+        sw__httpd_stream_feed(hs, c, data, len, !(piece & SW__MSG_MORE));
+        return;
+    }
     if (hs->ws && sw__wsd_foreign(hs, c)) {
         return;
     }
     c->last_ms = sw__httpd_now_ms(w);
+    if (piece & SW__MSG_MORE) {
+        sw__httpd_stream_begin(hs, c, data, len);
+        return;
+    }
     dispatch(hs, c, data, len);
 }
 

@@ -27,6 +27,7 @@
 #include "core/alloc.h"
 #include "core/log_int.h"
 #include "process/supervisor.h"
+#include "server/framing.h"
 #include "server/server_int.h"
 #include "server/task_int.h"
 #include "swoole/error.h"
@@ -74,7 +75,14 @@ static void count_request(sw_server_t *srv, sw__worker_t *w)
 static void after_request(sw_server_t *srv, sw__worker_t *w)
 {
     w->requests++;
-    if (w->max_request && w->requests >= w->max_request && !w->stopping) {
+    if (w->max_request && w->requests >= w->max_request && !w->stopping && w->holds == 0) {
+        worker_begin_stop(srv, w, "max_request");
+    }
+}
+
+void sw__base_max_request(sw_server_t *srv, sw__worker_t *w)
+{
+    if (!w->stopping) {
         worker_begin_stop(srv, w, "max_request");
     }
 }
@@ -87,15 +95,23 @@ static void b_connect(sw__reactor_t *r, sw__conn_t *c)
     }
 }
 
-static void b_message(sw__reactor_t *r, sw__conn_t *c, const char *data, size_t len)
+static void b_message(sw__reactor_t *r, sw__conn_t *c, const char *data, size_t len, unsigned piece)
 {
     sw_server_t *srv = r->srv;
     sw__worker_t *w = srv->worker;
-    count_request(srv, w);
+    /* A request in pieces counts once, with its last piece (max_request never stops a
+     * worker in the middle of one). */
+    bool last = !(piece & SW__MSG_MORE);
+    if (last) {
+        count_request(srv, w);
+    }
+    sw__server_set_msg_piece(piece);
     if (srv->h.on_receive) {
         srv->h.on_receive(srv, c->session, r->id, data, len, srv->arg);
     }
-    after_request(srv, w);
+    if (last) {
+        after_request(srv, w);
+    }
 }
 
 static void b_close(sw__reactor_t *r, uint64_t session, int reactor_id, int worker)

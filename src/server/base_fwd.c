@@ -39,6 +39,7 @@
 
 #include "core/alloc.h"
 #include "core/log_int.h"
+#include "server/framing.h"
 #include "server/task_int.h"
 #include "swoole/error.h"
 
@@ -147,6 +148,10 @@ static int run_sendfile(sw__reactor_t *r, sw__conn_t *c, const char *data, size_
     memcpy(path, data + 16, len - 16);
     path[len - 16] = '\0';
     int ffd = open(path, O_RDONLY | O_CLOEXEC);
+    if (flen & SW__SENDFILE_UNLINK) {
+        flen &= ~SW__SENDFILE_UNLINK;
+        (void)unlink(path);
+    }
     if (ffd < 0) {
         return -errno;
     }

@@ -18,6 +18,7 @@
 #include "core/alloc.h"
 #include "core/log_int.h"
 #include "server/framing.h"
+#include "server/proc_int.h"
 #include "server/server_int.h"
 #include "swoole/error.h"
 
@@ -88,6 +89,51 @@ void sw__conn_continue(sw__reactor_t *r, sw__conn_t *c)
 }
 
 /* ---- the worker's side ------------------------------------------------------------------- */
+
+/* Per thread: the workers of THREAD mode are threads of one process, and each delivers its
+ * own messages. */
+#if defined(__GNUC__) && defined(__ELF__)
+/* initial-exec: a plain %fs-relative access instead of a __tls_get_addr call per message
+ * from the shared library (one word of static TLS). */
+static _Thread_local unsigned msg_piece __attribute__((tls_model("initial-exec")));
+#else
+static _Thread_local unsigned msg_piece;
+#endif
+
+unsigned sw__server_msg_piece(void)
+{
+    return msg_piece;
+}
+
+_Static_assert(SW_SERVER_PIECE_MORE == SW__MSG_MORE && SW_SERVER_PIECE_CONT == SW__MSG_CONT,
+               "the public piece bits are the internal ones");
+
+unsigned sw_server_message_piece(const sw_server_t *srv)
+{
+    (void)srv; /* per thread: a worker delivers one server's messages at a time */
+    return msg_piece;
+}
+
+void sw__server_set_msg_piece(unsigned piece)
+{
+    msg_piece = piece;
+}
+
+void sw__server_hold(sw_server_t *srv, int delta)
+{
+    sw__worker_t *w = srv ? sw__server_worker(srv) : NULL;
+    if (!w || (delta < 0 && w->holds == 0)) {
+        return;
+    }
+    w->holds = delta > 0 ? w->holds + 1 : w->holds - 1;
+    if (w->holds == 0 && w->max_request && w->requests >= w->max_request) {
+        if (srv->mode == SW_MODE_BASE) {
+            sw__base_max_request(srv, w);
+        } else {
+            sw__proc_worker_stop(srv, w, "max_request");
+        }
+    }
+}
 
 int sw__server_framing(sw_server_t *srv, uint64_t session, unsigned mode, const void *first,
                        size_t len)

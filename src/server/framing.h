@@ -24,6 +24,31 @@
 
 #include "swoole/server.h"
 
+/* A message that is a piece of an HTTP request delivered in pieces (http_piece_size): more
+ * pieces of the request follow (MORE), and it is not the first (CONT). In PROCESS/THREAD
+ * mode they travel in the ext field of SW_IPC_DATA, and every piece of a request goes to the
+ * worker that got the first. */
+#define SW__MSG_MORE 0x1u
+#define SW__MSG_CONT 0x2u
+
+/* The SW__MSG_* bits of the message on_receive is running for, on the calling thread (0
+ * for a whole message); read it at the start of on_receive. */
+unsigned sw__server_msg_piece(void);
+void sw__server_set_msg_piece(unsigned piece);
+
+/* The calling worker keeps (+1) or let go (-1) of a request in pieces: while it keeps any,
+ * max_request does not stop it (the rest of those requests is on its way to it). Worker
+ * loop thread only; nothing outside a worker. */
+void sw__server_hold(sw_server_t *srv, int delta);
+
+/* sw_server_sendfile of a file the caller gives away: whoever opens it (the owner of the
+ * session, maybe later, in another process) unlinks it right after, and it is unlinked too
+ * when the call fails. For the temporary files of the HTTP server. */
+int sw__server_sendfile(sw_server_t *srv, uint64_t session, const char *path, uint64_t offset,
+                        uint64_t length, bool unlink_after);
+/* The flag's bit in the length field of a forwarded SENDFILE request. */
+#define SW__SENDFILE_UNLINK (UINT64_C(1) << 63)
+
 #define SW__FRAMING_PORT 0 /* the port's spec (sw_protocol_next) */
 #define SW__FRAMING_WS   1 /* WebSocket frames (sw_protocol_next_websocket) */
 

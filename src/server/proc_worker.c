@@ -27,6 +27,7 @@
 #include "core/alloc.h"
 #include "core/log_int.h"
 #include "ipc/ipc_int.h"
+#include "server/framing.h"
 #include "server/proc_int.h"
 #include "server/task_int.h"
 #include "swoole/error.h"
@@ -87,14 +88,22 @@ static void w_msg(sw_ipc_endpoint_t *ep, const sw_ipc_header_t *h, const void *d
                          (unsigned long long)h->session);
             break;
         }
-        atomic_fetch_add(&srv->shm->request_count, 1);
-        atomic_fetch_add(&ws->request_count, 1);
+        /* A request in pieces (ext: SW__MSG_* bits) counts once, with its last piece, so
+         * that max_request never stops a worker in the middle of one. */
+        bool last = !(h->ext & SW__MSG_MORE);
+        if (last) {
+            atomic_fetch_add(&srv->shm->request_count, 1);
+            atomic_fetch_add(&ws->request_count, 1);
+        }
+        sw__server_set_msg_piece(h->ext & (SW__MSG_MORE | SW__MSG_CONT));
         if (srv->h.on_receive) {
             srv->h.on_receive(srv, h->session, h->reactor_id, data, len, srv->arg);
         }
-        w->requests++;
-        if (w->max_request && w->requests >= w->max_request) {
-            sw__proc_worker_stop(srv, w, "max_request");
+        if (last) {
+            w->requests++;
+            if (w->max_request && w->requests >= w->max_request && w->holds == 0) {
+                sw__proc_worker_stop(srv, w, "max_request");
+            }
         }
         break;
     case SW_IPC_CLOSE:

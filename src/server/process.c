@@ -54,6 +54,7 @@
 #include "core/log_int.h"
 #include "ipc/ipc.h"
 #include "process/process_int.h"
+#include "server/framing.h"
 #include "server/proc_int.h"
 #include "server/task_int.h"
 #include "swoole/error.h"
@@ -70,9 +71,25 @@ static size_t max_message(const sw_server_t *srv)
 {
     size_t m = SW_IPC_MESSAGE_DEFAULT;
     for (int i = 0; i < srv->nports; i++) {
-        size_t p = srv->ports[i]->eff.protocol.package_max_length + 64;
-        if (p > m) {
-            m = p;
+        const sw_protocol_t *pr = &srv->ports[i]->eff.protocol;
+        size_t p = pr->package_max_length;
+        if (sw_protocol_mode(pr) == SW_FRAMING_HTTP && pr->http_piece_size > 0) {
+            /* Requests in pieces: no message is longer than a first piece (so the queues
+             * toward a worker stay bounded however large a request may be). */
+            size_t first = pr->http_piece_size > pr->http_max_header_size
+                               ? pr->http_piece_size
+                               : (size_t)pr->http_max_header_size + 1;
+            p = first < p ? first : p;
+            if (pr->open_websocket_protocol) {
+                /* WebSocket frames are whole messages up to their own limit. */
+                size_t f = pr->websocket_max_frame_size ? (size_t)pr->websocket_max_frame_size + 14
+                                                        : pr->package_max_length;
+                f = f < pr->package_max_length ? f : pr->package_max_length;
+                p = f > p ? f : p;
+            }
+        }
+        if (p + 64 > m) {
+            m = p + 64;
         }
     }
     return m;
@@ -197,14 +214,32 @@ static void p_connect(sw__reactor_t *r, sw__conn_t *c)
     (void)to_worker(rt, c->worker, SW_IPC_CONNECT, c->session, 0, NULL, 0);
 }
 
-static void p_message(sw__reactor_t *r, sw__conn_t *c, const char *data, size_t len)
+static void p_message(sw__reactor_t *r, sw__conn_t *c, const char *data, size_t len, unsigned piece)
 {
     rthread_t *rt = r->sink_arg;
-    int w = user_pick(rt, c, SW_DISPATCH_DATA, c->session, data, len);
-    if (w < 0) {
-        w = c->worker >= 0 ? c->worker : pick_worker(rt);
+    int w = -1;
+    sw__ext_t *e = c->io.data;
+    if ((piece & SW__MSG_CONT) && e) {
+        /* The rest of a request in pieces: to the worker that has its start (the ext is kept
+         * while SW__C_PIECES is set). */
+        w = e->piece_worker;
     }
-    if (to_worker(rt, w, SW_IPC_DATA, c->session, 0, data, len) < 0) {
+    if (w < 0) {
+        w = user_pick(rt, c, SW_DISPATCH_DATA, c->session, data, len);
+        if (w < 0) {
+            w = c->worker >= 0 ? c->worker : pick_worker(rt);
+        }
+    }
+    if (piece & SW__MSG_MORE) {
+        if (!(e = sw__ext_get(r, c))) {
+            SW_LOG_ERROR(r->srv->log, "session %llu: out of memory for input",
+                         (unsigned long long)c->session);
+            sw__conn_close(r, c, true, r->id);
+            return;
+        }
+        e->piece_worker = (int16_t)w;
+    }
+    if (to_worker(rt, w, SW_IPC_DATA, c->session, piece, data, len) < 0) {
         /* Refused at the hard cap (or the channel failed): the message cannot be delivered
          * in order any more, so the connection ends. */
         sw__conn_close(r, c, true, r->id);
@@ -492,7 +527,8 @@ static void handle(rthread_t *rt, const sw_ipc_header_t *h, const void *data, si
         memcpy(&flen, (const char *)data + 8, 8);
         memcpy(path, (const char *)data + 16, len - 16);
         path[len - 16] = '\0';
-        rc = sw_server_sendfile(srv, h->session, path, off, flen);
+        rc = sw__server_sendfile(srv, h->session, path, off, flen & ~SW__SENDFILE_UNLINK,
+                                 (flen & SW__SENDFILE_UNLINK) != 0);
         if (rc < 0 && rc != SW_ESESSION) {
             request_lost(rt, h, rc);
             rc = 0;
@@ -593,6 +629,12 @@ static void *rthread_main(void *arg)
         /* max_queued_bytes: bytes waiting for one worker (per reactor thread) before the
          * reactor stops reading the connections that feed it. */
         eo.high_watermark = srv->o.max_queued_bytes;
+        if (!eo.high_watermark) {
+            /* Half the default queue, whatever the largest message: a port that allows huge
+             * messages (a WebSocket frame up to package_max_length) must not let ordinary
+             * traffic queue that much before the connections feeding a slow worker pause. */
+            eo.high_watermark = SW_IPC_QUEUE_DEFAULT / 2;
+        }
         eo.queue_max = SW_IPC_QUEUE_DEFAULT;
         if (eo.high_watermark && eo.queue_max < eo.high_watermark + 2 * pr->max_message) {
             eo.queue_max = eo.high_watermark + 2 * pr->max_message;

@@ -112,6 +112,7 @@ sw__ext_t *sw__ext_get(sw__reactor_t *r, sw__conn_t *c)
     e->out_head = e->out_tail = NULL;
     e->out_bytes = 0;
     e->close_deadline = 0;
+    e->piece_worker = -1;
     c->io.data = e;
     return e;
 }
@@ -143,7 +144,7 @@ void sw__ext_maybe_put(sw__reactor_t *r, sw__conn_t *c)
 {
     sw__ext_t *e = c->io.data;
     if (e && e->in.length == e->in.offset && !e->out_head &&
-        !(c->flags & (SW__C_CLOSING | SW__C_EOF))) {
+        !(c->flags & (SW__C_CLOSING | SW__C_EOF | SW__C_PIECES))) {
         ext_release(r, c);
     }
 }
@@ -466,13 +467,25 @@ static size_t deliver(sw__reactor_t *r, sw__conn_t *c, uint64_t sid, sw_framer_t
             }
             break;
         }
+        unsigned piece = 0;
+        if (mode == SW__FRAMING_PORT && (fr->flags & SW_FRAMER_PIECE)) {
+            piece = (fr->flags & SW_FRAMER_MORE) ? SW__MSG_MORE : 0;
+            if (c->flags & SW__C_PIECES) {
+                piece |= SW__MSG_CONT;
+            }
+            if (piece & SW__MSG_MORE) {
+                c->flags |= SW__C_PIECES;
+            } else {
+                c->flags &= (uint16_t)~SW__C_PIECES;
+            }
+        }
         if (mode == SW__FRAMING_PORT && (fr->flags & SW_FRAMER_UPGRADE)) {
             /* An upgrade request on a WebSocket port: frame nothing after it until the worker
              * has answered (sw__conn_framing releases the hold). */
             c->flags |= SW__C_HOLD;
             sw__conn_update_events(r, c);
         }
-        r->sink->on_message(r, c, data + pos, n);
+        r->sink->on_message(r, c, data + pos, n, piece);
         if (!still(c, sid)) {
             return SIZE_MAX;
         }
@@ -501,9 +514,13 @@ static void deliver_buffered(sw__reactor_t *r, sw__conn_t *c)
     (void)sw_buffer_consume(&e->in, used);
     if (e->in.offset == e->in.length) {
         sw_buffer_clear(&e->in);
-        sw_framer_init(&e->framer);
-        e->want = 0;
-        sw__ext_maybe_put(r, c);
+        if (c->flags & SW__C_PIECES) {
+            e->want = want; /* inside a request in pieces: the framer keeps its place */
+        } else {
+            sw_framer_init(&e->framer);
+            e->want = 0;
+            sw__ext_maybe_put(r, c);
+        }
     } else {
         if (want) {
             e->want = want;
@@ -551,7 +568,7 @@ static void conn_read(sw__reactor_t *r, sw__conn_t *c)
     sw__ext_t *e = c->io.data;
     const sw_port_t *p = sw__conn_port(r, c);
     size_t limit = p->eff.protocol.package_max_length + SW__READ_BUFFER_SIZE;
-    if (!e || e->in.length == e->in.offset) {
+    if (!e || (e->in.length == e->in.offset && !(c->flags & SW__C_PIECES))) {
         ssize_t n = read_some(r, c, r->rbuf, SW__READ_BUFFER_SIZE);
         if (n <= 0) {
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -564,7 +581,7 @@ static void conn_read(sw__reactor_t *r, sw__conn_t *c)
         sw_framer_init(&fr);
         size_t want = 0;
         size_t used = deliver(r, c, sid, &fr, r->rbuf, (size_t)n, &want);
-        if (used == SIZE_MAX || used == (size_t)n) {
+        if (used == SIZE_MAX || (used == (size_t)n && !(c->flags & SW__C_PIECES))) {
             return;
         }
         e = sw__ext_get(r, c);

@@ -23,6 +23,7 @@
 
 #include "core/alloc.h"
 #include "core/log_int.h"
+#include "server/framing.h"
 #include "server/server_int.h"
 #include "swoole/error.h"
 
@@ -219,30 +220,47 @@ int sw_server_resume(sw_server_t *srv, uint64_t session)
 int sw_server_sendfile(sw_server_t *srv, uint64_t session, const char *path, uint64_t offset,
                        uint64_t length)
 {
-    if (!srv || !path) {
+    return sw__server_sendfile(srv, session, path, offset, length, false);
+}
+
+int sw__server_sendfile(sw_server_t *srv, uint64_t session, const char *path, uint64_t offset,
+                        uint64_t length, bool unlink_after)
+{
+    if (!srv || !path || (length & SW__SENDFILE_UNLINK)) {
         return SW_EINVAL;
     }
     sw__reactor_t *r = NULL;
     int owner = -1, fd = -1;
     int rc = locate(srv, session, &r, &owner, &fd);
     if (rc < 0) {
+        if (unlink_after) {
+            (void)unlink(path);
+        }
         return rc;
     }
     if (!r) {
-        /* The owner opens the file: [u64 offset][u64 length][path without its NUL]. */
+        /* The owner opens the file: [u64 offset][u64 length, bit 63: unlink it once open]
+         * [path without its NUL]. */
         size_t plen = strlen(path);
         char *msg = sw__malloc(16 + plen);
-        if (!msg) {
-            return SW_ENOMEM;
+        uint64_t lf = length | (unlink_after ? SW__SENDFILE_UNLINK : 0);
+        rc = msg ? 0 : SW_ENOMEM;
+        if (msg) {
+            memcpy(msg, &offset, 8);
+            memcpy(msg + 8, &lf, 8);
+            memcpy(msg + 16, path, plen);
+            rc = srv->ops->forward(srv, owner, session, SW__OP_SENDFILE, msg, 16 + plen);
+            sw__free(msg);
         }
-        memcpy(msg, &offset, 8);
-        memcpy(msg + 8, &length, 8);
-        memcpy(msg + 16, path, plen);
-        rc = srv->ops->forward(srv, owner, session, SW__OP_SENDFILE, msg, 16 + plen);
-        sw__free(msg);
+        if (rc < 0 && unlink_after) {
+            (void)unlink(path);
+        }
         return rc;
     }
     int ffd = open(path, O_RDONLY | O_CLOEXEC);
+    if (unlink_after) {
+        (void)unlink(path); /* the open fd keeps the data until the send is done */
+    }
     if (ffd < 0) {
         return -errno;
     }

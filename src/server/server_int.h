@@ -236,6 +236,9 @@ struct sw__conn_s {
 /* PROCESS/THREAD: the peer ended its stream; CLOSE went to the worker and the socket waits
  * for its acknowledgement (reactor.c, eof_wait). */
 #define SW__C_EOF 0x1000
+/* An HTTP request is being delivered in pieces (http_piece_size): its framer state lives in
+ * the sw__ext_t, which is kept even while no byte is buffered. */
+#define SW__C_PIECES 0x2000
 
 /* One queued output item: bytes (file_fd -1), bytes in the reactor's cork buffer (file_fd
  * SW__OUT_CORK, the sw__ext_t's own item) or a range of an open file (file_fd >= 0). */
@@ -261,13 +264,18 @@ struct sw__ext_s {
      * buffer of reactor cork_r: file_fd SW__OUT_CORK, file_off/file_left the span. */
     sw__out_t cork;
     sw__reactor_t *cork_r;
-    int32_t eof_pid; /* SW__C_EOF: the pid of the connection's worker when the CLOSE left */
+    int32_t eof_pid;      /* SW__C_EOF: the pid of the connection's worker when the CLOSE left */
+    int16_t piece_worker; /* PROCESS/THREAD: the worker that gets the rest of a request in
+                           * pieces (SW__C_PIECES), or -1 */
 };
 
 /* What a reactor does with connection events; BASE calls the user's handlers directly. */
 typedef struct sw__sink_s {
     void (*on_connect)(sw__reactor_t *r, sw__conn_t *c);
-    void (*on_message)(sw__reactor_t *r, sw__conn_t *c, const char *data, size_t len);
+    /* `piece`: 0 for a whole message, else SW__MSG_* bits (server/framing.h): a piece of an
+     * HTTP request delivered in pieces. */
+    void (*on_message)(sw__reactor_t *r, sw__conn_t *c, const char *data, size_t len,
+                       unsigned piece);
     /* `worker`: the connection's sw__conn_t.worker when it closed. */
     void (*on_close)(sw__reactor_t *r, uint64_t session, int reactor_id, int worker);
     void (*on_buffer)(sw__reactor_t *r, uint64_t session, bool full);
@@ -476,12 +484,17 @@ typedef struct sw__worker_s {
     pthread_t thread; /* PROCESS worker: its loop's thread (BASE: reactor->thread) */
     uint64_t requests;
     unsigned max_request; /* with its grace applied */
+    unsigned holds;       /* requests in pieces the layer above keeps (sw__server_hold):
+                           * max_request waits for them */
     sw_server_t *srv;
     struct sw_ipc_endpoint_s **wep; /* PROCESS/THREAD: [reactor_num], to each reactor thread */
     struct sw_ipc_endpoint_s *rep;  /* PROCESS/THREAD: replies to its requests (no loop) */
     uint64_t next_req;              /* PROCESS/THREAD: the last request id */
     void *pending;                  /* PROCESS/THREAD: the request being waited for */
 } sw__worker_t;
+
+/* BASE worker: stops for max_request (deferred while it held requests in pieces). */
+void sw__base_max_request(sw_server_t *srv, sw__worker_t *w);
 
 /* Server states. */
 #define SW__S_CREATED  0

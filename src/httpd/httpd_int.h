@@ -65,7 +65,6 @@ typedef struct sw__hworker_s {
     unsigned resp_pool_n;
     sw_http_response_t *orphans; /* responses whose connection closed before they ended */
     char *root_real;             /* realpath of document_root */
-    sw_buffer_t ws_buf;          /* websocket.c: the frame being decoded (unmasked in place) */
 } sw__hworker_t;
 
 struct sw_http_server_s {
@@ -110,8 +109,8 @@ struct sw__hconn_s {
     bool dead;       /* answered an error or a close: later requests are dropped */
     char remote_ip[46];
     int remote_port;
-    sw_port_t *port;  /* from sw__httpd_identify (NULL when unknown) */
-    sw__wsconn_t *ws; /* a WebSocket connection (websocket.c) */
+    sw_port_t *port;            /* from sw__httpd_identify (NULL when unknown) */
+    sw__wsconn_t *ws;           /* a WebSocket connection (websocket.c) */
     sw_http_request_t *partial; /* a request arriving in pieces (stream.c), or NULL */
 };
 
@@ -187,7 +186,7 @@ struct sw_http_request_s {
     int body_fd; /* > 0 while open (the struct is zeroed: 0 means none) */
     void *body_map;
     uint64_t body_size;
-    bool body_given; /* body_path handed to a sendfile: not removed here */
+    bool body_given;   /* body_path handed to a sendfile: not removed here */
     sw_buffer_t carry; /* body bytes the parser has not used yet (a line cut by a piece) */
     /* ---- not zeroed per request (see above) ---- */
     sw_http_header_t fields[SW__HTTPD_FIELDS];

@@ -109,7 +109,6 @@ static void worker_free(sw__hworker_t *w)
     }
     sw__httpd_free_orphans(w);
     sw__httpd_free_pool(w);
-    sw_buffer_close(&w->ws_buf);
     sw_buffer_close(&w->scratch);
     sw_buffer_close(&w->msg);
     sw__free(w->req);

@@ -197,21 +197,8 @@ static int send_frame(sw_server_t *srv, uint64_t session, unsigned opcode, unsig
     if (len > SIZE_MAX - (size_t)hl) {
         return SW_EINVAL;
     }
-    char local[4096];
-    size_t total = (size_t)hl + len;
-    char *buf = total <= sizeof(local) ? local : sw__malloc(total);
-    if (!buf) {
-        return SW_ENOMEM;
-    }
-    memcpy(buf, hdr, (size_t)hl);
-    if (len) {
-        memcpy(buf + hl, data, len);
-    }
-    int rc = sw_server_send(srv, session, buf, total);
-    if (buf != local) {
-        sw__free(buf);
-    }
-    return rc;
+    /* Header and payload as one send, without joining them where the connection lives. */
+    return sw__server_send2(srv, session, hdr, (size_t)hl, data, len);
 }
 
 int sw_websocket_push(sw_server_t *srv, uint64_t session, const void *data, size_t len,
@@ -457,13 +444,9 @@ void sw__wsd_frame(sw_http_server_t *hs, sw__hconn_t *c, const char *data, size_
         close_with(hs, c, SW_WS_CLOSE_INTERNAL_ERROR);
         return;
     }
-    sw_buffer_t *b = &c->w->ws_buf;
-    sw_buffer_clear(b);
-    if (sw_buffer_append(b, data, len) < 0) {
-        close_with(hs, c, SW_WS_CLOSE_INTERNAL_ERROR);
-        return;
-    }
-    uint8_t *p = (uint8_t *)b->str;
+    /* The frame is unmasked in place: the received bytes are ours to change during the call
+     * (server/framing.h). */
+    uint8_t *p = (uint8_t *)(uintptr_t)data;
     size_t left = len;
     for (;;) {
         size_t used = 0;
@@ -499,9 +482,6 @@ void sw__wsd_frame(sw_http_server_t *hs, sw__hconn_t *c, const char *data, size_
         if (wc->closing) {
             break;
         }
-    }
-    if (b->size > ((size_t)64 << 10)) {
-        sw_buffer_close(b); /* a large frame's memory is not kept */
     }
 }
 

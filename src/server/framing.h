@@ -46,6 +46,16 @@ void sw__server_hold(sw_server_t *srv, int delta);
  * when the call fails. For the temporary files of the HTTP server. */
 int sw__server_sendfile(sw_server_t *srv, uint64_t session, const char *path, uint64_t offset,
                         uint64_t length, bool unlink_after);
+/* sw_server_send of `a` then `b` as one send: on the session's own loop thread both go to
+ * its output back to back without being joined (the WebSocket layer's frame header and
+ * payload); elsewhere they are joined into one message. Returns what sw_server_send returns. */
+int sw__server_send2(sw_server_t *srv, uint64_t session, const void *a, size_t alen, const void *b,
+                     size_t blen);
+/* The bytes handed to on_receive are the server's private copy for the duration of the call
+ * (the connection's input in BASE mode, the IPC receive buffer in PROCESS/THREAD mode): the
+ * layers above (the WebSocket server unmasks frames in place) may modify them, and only
+ * them, until the callback returns. */
+
 /* The flag's bit in the length field of a forwarded SENDFILE request. */
 #define SW__SENDFILE_UNLINK (UINT64_C(1) << 63)
 

@@ -273,17 +273,55 @@ static int send_direct(sw__reactor_t *r, sw__conn_t *c, sw__ext_t *e, const char
     return rc;
 }
 
+/* Whether `len` more bytes fit the connection's output limit. */
+static bool out_fits(sw__reactor_t *r, sw__conn_t *c, size_t len)
+{
+    const sw_port_t *p = sw__conn_port(r, c);
+    size_t queued = sw__out_pending(c);
+    size_t cap = p->eff.socket_buffer_size + r->out_slack;
+    return len <= cap && queued <= cap - len;
+}
+
+static int out_send(sw__reactor_t *r, sw__conn_t *c, const void *data, size_t len, bool count);
+
 int sw__out_send(sw__reactor_t *r, sw__conn_t *c, const void *data, size_t len)
 {
     if (len == 0) {
         return 0;
     }
-    const sw_port_t *p = sw__conn_port(r, c);
-    size_t queued = sw__out_pending(c);
-    size_t cap = p->eff.socket_buffer_size + r->out_slack;
-    if (len > cap || queued > cap - len) {
+    if (!out_fits(r, c, len)) {
         return SW_EOVERFLOW_OUTPUT;
     }
+    return out_send(r, c, data, len, true);
+}
+
+int sw__out_send2(sw__reactor_t *r, sw__conn_t *c, const void *a, size_t alen, const void *b,
+                  size_t blen)
+{
+    if (alen + blen == 0) {
+        return 0;
+    }
+    if (alen > SIZE_MAX - blen || !out_fits(r, c, alen + blen)) {
+        return SW_EOVERFLOW_OUTPUT;
+    }
+    uint64_t sid = c->session;
+    int rc = alen ? out_send(r, c, a, alen, blen == 0) : 0;
+    if (c->session != sid || !(c->flags & SW__C_ACTIVE)) {
+        return 0; /* the write of the first piece failed and closed the connection */
+    }
+    if (rc == 0 && blen) {
+        rc = out_send(r, c, b, blen, true);
+        if (rc < 0 && alen) {
+            /* Only the first piece went out (no memory for the second): the stream would
+             * be corrupt, so the connection ends. */
+            sw__conn_close(r, c, true, r->id);
+        }
+    }
+    return rc;
+}
+
+static int out_send(sw__reactor_t *r, sw__conn_t *c, const void *data, size_t len, bool count)
+{
     sw__ext_t *e = sw__ext_get(r, c);
     if (!e) {
         return SW_ENOMEM;
@@ -301,7 +339,9 @@ int sw__out_send(sw__reactor_t *r, sw__conn_t *c, const void *data, size_t len)
         sw__ext_maybe_put(r, c);
         return rc;
     }
-    atomic_fetch_add(&r->srv->shm->response_count, 1);
+    if (count) {
+        atomic_fetch_add(&r->srv->shm->response_count, 1);
+    }
     watermarks(r, c, e);
     if (!e->out_head) {
         sw__ext_maybe_put(r, c); /* written whole */

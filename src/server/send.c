@@ -202,6 +202,43 @@ int sw_server_send(sw_server_t *srv, uint64_t session, const void *data, size_t 
     return session_op(srv, session, SW__OP_SEND, data, len);
 }
 
+int sw__server_send2(sw_server_t *srv, uint64_t session, const void *a, size_t alen, const void *b,
+                     size_t blen)
+{
+    if (!srv || (!a && alen) || (!b && blen) || alen > SIZE_MAX - blen) {
+        return SW_EINVAL;
+    }
+    sw__reactor_t *r = NULL;
+    int owner = -1, fd = -1;
+    int rc = locate(srv, session, &r, &owner, &fd);
+    if (rc < 0) {
+        return rc;
+    }
+    if (r && on_loop(r)) {
+        /* The owner's loop thread: both pieces go into the output back to back. */
+        sw__conn_t *c = sw__reactor_conn(r, fd, session);
+        return c ? sw__out_send2(r, c, a, alen, b, blen) : SW_ESESSION;
+    }
+    /* Anywhere else the send travels as one message (a post, a forward): joined. */
+    char local[4096];
+    size_t total = alen + blen;
+    char *buf = total <= sizeof(local) ? local : sw__malloc(total);
+    if (!buf) {
+        return SW_ENOMEM;
+    }
+    if (alen) {
+        memcpy(buf, a, alen);
+    }
+    if (blen) {
+        memcpy(buf + alen, b, blen);
+    }
+    rc = session_op(srv, session, SW__OP_SEND, buf, total);
+    if (buf != local) {
+        sw__free(buf);
+    }
+    return rc;
+}
+
 int sw_server_close(sw_server_t *srv, uint64_t session, int reset)
 {
     return session_op(srv, session, reset ? SW__OP_RESET : SW__OP_CLOSE, NULL, 0);

@@ -422,6 +422,9 @@ void sw__ext_maybe_put(sw__reactor_t *r, sw__conn_t *c);
 
 /* output.c */
 int sw__out_send(sw__reactor_t *r, sw__conn_t *c, const void *data, size_t len);
+/* Two pieces as one send (one limit check, one count): nothing can come between them. */
+int sw__out_send2(sw__reactor_t *r, sw__conn_t *c, const void *a, size_t alen, const void *b,
+                  size_t blen);
 int sw__out_sendfile(sw__reactor_t *r, sw__conn_t *c, int file_fd, uint64_t off, uint64_t len);
 /* Writes what is queued; returns 0, or a negative code when the connection failed (it has
  * been closed then). */

@@ -360,11 +360,10 @@ int sw__httpd_mp_finish(sw__hmp_t *m)
     return st;
 }
 
-static int parse_multipart(sw_http_request_t *req, const char *ctype, size_t clen, const char *body,
-                           size_t len)
+static int parse_multipart(sw_http_request_t *req, const char *body, size_t len)
 {
     sw__hmp_t m;
-    int st = sw__httpd_mp_open(&m, req, ctype, clen);
+    int st = sw__httpd_request_multipart_open(req, &m);
     if (st == 0) {
         st = sw__httpd_mp_feed(&m, body, len);
     }
@@ -496,11 +495,8 @@ int sw__httpd_request_parse(sw_http_request_t *req, sw_buffer_t *store, const ch
     switch (sw__httpd_body_kind(req)) {
     case SW__HBODY_URLENCODED:
         return sw__httpd_request_urlencoded(req, body, blen);
-    case SW__HBODY_MULTIPART: {
-        size_t clen = 0;
-        const char *ct = header(req, "content-type", &clen, 0, req->p.num_headers);
-        return parse_multipart(req, ct, clen, body, blen);
-    }
+    case SW__HBODY_MULTIPART:
+        return parse_multipart(req, body, blen);
     default:
         return 0;
     }
@@ -544,7 +540,11 @@ int sw__httpd_request_multipart_open(sw_http_request_t *req, sw__hmp_t *m)
 {
     size_t clen = 0;
     const char *ct = header(req, "content-type", &clen, 0, req->p.num_headers);
-    return ct ? sw__httpd_mp_open(m, req, ct, clen) : 400;
+    if (!ct) {
+        memset(m, 0, sizeof(*m)); /* closable, as after a failed open */
+        return 400;
+    }
+    return sw__httpd_mp_open(m, req, ct, clen);
 }
 
 int sw__httpd_request_urlencoded(sw_http_request_t *req, const char *body, size_t blen)

@@ -31,7 +31,7 @@
 #include "server/framing.h"
 #include "swoole/error.h"
 
-static void drop(sw__hconn_t *c)
+void sw__httpd_stream_drop(sw__hconn_t *c)
 {
     sw_http_request_t *req = c->partial;
     c->partial = NULL;
@@ -43,14 +43,9 @@ static void drop(sw__hconn_t *c)
     }
 }
 
-void sw__httpd_stream_drop(sw__hconn_t *c)
-{
-    drop(c);
-}
-
 static void fail(sw_http_server_t *hs, sw__hconn_t *c, int status)
 {
-    drop(c);
+    sw__httpd_stream_drop(c);
     sw__httpd_answer_error(hs, c, status > 0 ? status : (status == SW_ENOMEM ? 503 : 500));
 }
 
@@ -212,7 +207,7 @@ static void complete(sw_http_server_t *hs, sw__hconn_t *c)
 
 void sw__httpd_stream_begin(sw_http_server_t *hs, sw__hconn_t *c, const char *data, size_t len)
 {
-    drop(c); /* cannot be set: a first piece follows a complete request */
+    sw__httpd_stream_drop(c); /* cannot be set: a first piece follows a complete request */
     sw_http_request_t *req = sw__calloc(1, sizeof(*req));
     if (!req) {
         sw__httpd_answer_error(hs, c, 503);
